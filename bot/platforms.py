@@ -1,0 +1,19 @@
+"""The contract between the composition root and each chat platform's wiring (bot/*_wiring.py)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Protocol
+
+
+class PlatformRuntime(Protocol):
+    name: str  # "telegram" | "discord"
+
+    async def start(self, receive: bool = True) -> None:
+        """Connect. With receive=True also start taking updates (polling / gateway) in the background."""
+
+    async def push(self, day: date) -> int:
+        """Deliver the digest of `day` to every active subscriber that has not had it; return messages sent."""
+
+    async def stop(self) -> None:
+        """Disconnect cleanly; safe to call twice."""

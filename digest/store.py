@@ -1,0 +1,495 @@
+"""SQLite through sqlite-utils: the schema (as named migrations) and every query the bot makes.
+
+Failures are data here: a summary that did not work is a row with status 'failed' and its reason, so
+the next build knows exactly what to retry.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import sqlite_utils
+
+from digest.models import Digest, DigestItem, Paper, Summary, SummaryRecord, Window, category_key
+
+Migration = Callable[[sqlite_utils.Database], None]
+MIGRATIONS: list[tuple[str, Migration]] = []
+
+
+def migration(fn: Migration) -> Migration:
+    MIGRATIONS.append((fn.__name__, fn))
+    return fn
+
+
+@migration
+def m001_papers(db: sqlite_utils.Database) -> None:
+    db["papers"].create(
+        {
+            "base_id": str,
+            "version": int,
+            "title": str,
+            "authors": str,  # JSON list
+            "categories": str,  # JSON list, primary first
+            "published": str,
+            "updated": str,
+            "abstract": str,
+            "first_seen_at": str,
+        },
+        pk="base_id",
+    )
+
+
+@migration
+def m002_summaries(db: sqlite_utils.Database) -> None:
+    db["summaries"].create(
+        {
+            "paper_id": str,  # versioned id
+            "model": str,
+            "language": str,
+            "prompt_version": str,
+            "status": str,  # ok | failed | unverified
+            "translation": str,
+            "background": str,
+            "method": str,
+            "results": str,
+            "error": str,
+            "prompt_tokens": int,
+            "completion_tokens": int,
+            "calls": int,
+            "updated_at": str,
+        },
+        pk=("paper_id", "model", "language", "prompt_version"),
+    )
+
+
+@migration
+def m003_digests(db: sqlite_utils.Database) -> None:
+    db["digests"].create(
+        {
+            "key": str,
+            "date": str,
+            "category_key": str,
+            "categories": str,  # JSON list in the order asked for
+            "window_start": str,
+            "window_end": str,
+            "timezone": str,
+            "anchor": str,
+            "fetched": int,
+            "language": str,
+            "model": str,
+            "prompt_version": str,
+            "created_at": str,
+        },
+        pk="key",
+    )
+    db["digests"].create_index(["category_key", "date"])
+    db["digest_items"].create(
+        {"digest_key": str, "base_id": str, "paper_id": str, "position": int},
+        pk=("digest_key", "base_id"),
+        foreign_keys=[("digest_key", "digests", "key")],
+    )
+    db["digest_items"].create_index(["base_id"])
+
+
+@migration
+def m004_subscriptions_and_deliveries(db: sqlite_utils.Database) -> None:
+    db["subscriptions"].create(
+        {
+            "platform": str,  # telegram | discord
+            "chat_id": str,
+            "title": str,
+            "categories": str,  # JSON list
+            "active": int,
+            "reason": str,  # why it was deactivated, if it was
+            "created_at": str,
+            "updated_at": str,
+        },
+        pk=("platform", "chat_id"),
+    )
+    # One row per message part delivered: the log that makes pushes idempotent.
+    db["deliveries"].create(
+        {
+            "platform": str,
+            "chat_id": str,
+            "digest_key": str,
+            "part": str,  # "header" or a paper's base id
+            "message_id": str,
+            "delivered_at": str,
+        },
+        pk=("platform", "chat_id", "digest_key", "part"),
+    )
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat()
+
+
+@dataclass(frozen=True)
+class Subscription:
+    platform: str
+    chat_id: str
+    title: str
+    categories: tuple[str, ...]
+    active: bool
+    reason: str | None = None
+
+
+class Store:
+    def __init__(self, db: sqlite_utils.Database):
+        self.db = db
+        self.migrate()
+
+    @classmethod
+    def open(cls, path: str | Path) -> Store:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn_db = sqlite_utils.Database(path)
+        # WAL lets the bot read while a build writes; the timeout rides out a concurrent writer.
+        conn_db.conn.execute("PRAGMA busy_timeout = 10000")
+        conn_db.enable_wal()
+        return cls(conn_db)
+
+    @classmethod
+    def memory(cls) -> Store:
+        return cls(sqlite_utils.Database(memory=True))
+
+    def close(self) -> None:
+        self.db.close()
+
+    # -- migrations ---------------------------------------------------------------------------
+    def migrate(self) -> None:
+        applied_table = self.db["_migrations"]
+        if not applied_table.exists():
+            self.db["_migrations"].create({"name": str, "applied_at": str}, pk="name")
+        applied = {row["name"] for row in self.db["_migrations"].rows}
+        for name, fn in MIGRATIONS:
+            if name in applied:
+                continue
+            with self.db.conn:
+                fn(self.db)
+                self.db["_migrations"].insert({"name": name, "applied_at": _now()})
+
+    # -- papers -------------------------------------------------------------------------------
+    def upsert_papers(self, papers: Iterable[Paper]) -> None:
+        rows = []
+        now = _now()
+        for paper in papers:
+            rows.append(
+                {
+                    "base_id": paper.base_id,
+                    "version": paper.version,
+                    "title": paper.title,
+                    "authors": json.dumps(list(paper.authors), ensure_ascii=False),
+                    "categories": json.dumps(list(paper.categories)),
+                    "published": _iso(paper.published),
+                    "updated": _iso(paper.updated),
+                    "abstract": paper.abstract,
+                    "first_seen_at": now,
+                }
+            )
+        if not rows:
+            return
+        with self.db.conn:
+            existing = {
+                row["base_id"]: row
+                for row in self.db.query(
+                    "select base_id, version, first_seen_at from papers where base_id in (select value from json_each(?))",
+                    [json.dumps([r["base_id"] for r in rows])],
+                )
+            }
+            keep = []
+            for row in rows:
+                old = existing.get(row["base_id"])
+                if old is not None:
+                    if old["version"] > row["version"]:
+                        continue  # never replace a newer version with an older one
+                    row["first_seen_at"] = old["first_seen_at"]
+                keep.append(row)
+            self.db["papers"].upsert_all(keep, pk="base_id")
+
+    def get_paper(self, base_id: str) -> Paper | None:
+        rows = list(self.db.query("select * from papers where base_id = ?", [base_id]))
+        return _paper_from_row(rows[0]) if rows else None
+
+    # -- summaries ----------------------------------------------------------------------------
+    def get_summary(
+        self, paper_id: str, model: str, language: str, prompt_version: str
+    ) -> SummaryRecord | None:
+        rows = list(
+            self.db.query(
+                "select * from summaries where paper_id = ? and model = ? and language = ? "
+                "and prompt_version = ?",
+                [paper_id, model, language, prompt_version],
+            )
+        )
+        return _summary_from_row(rows[0]) if rows else None
+
+    def best_summary(self, paper_id: str, language: str) -> SummaryRecord | None:
+        """The most recent usable summary of a paper version in a language, whatever model wrote it."""
+        rows = list(
+            self.db.query(
+                "select * from summaries where paper_id = ? and language = ? and status != 'failed' "
+                "order by updated_at desc limit 1",
+                [paper_id, language],
+            )
+        )
+        return _summary_from_row(rows[0]) if rows else None
+
+    def save_summary(self, record: SummaryRecord, model: str, language: str, prompt_version: str) -> None:
+        texts = record.summary
+        with self.db.conn:
+            self.db["summaries"].upsert(
+                {
+                    "paper_id": record.paper_id,
+                    "model": model,
+                    "language": language,
+                    "prompt_version": prompt_version,
+                    "status": record.status,
+                    "translation": texts.translation if texts else None,
+                    "background": texts.background if texts else None,
+                    "method": texts.method if texts else None,
+                    "results": texts.results if texts else None,
+                    "error": record.error,
+                    "prompt_tokens": record.prompt_tokens,
+                    "completion_tokens": record.completion_tokens,
+                    "calls": record.calls,
+                    "updated_at": _now(),
+                },
+                pk=("paper_id", "model", "language", "prompt_version"),
+            )
+
+    # -- digests ------------------------------------------------------------------------------
+    def create_digest(
+        self, digest: Digest, papers: list[Paper], model: str, prompt_version: str
+    ) -> None:
+        """Store a digest and its membership in one transaction: membership never changes afterwards."""
+        with self.db.conn:
+            self.db["digests"].insert(
+                {
+                    "key": digest.key,
+                    "date": digest.date.isoformat(),
+                    "category_key": category_key(digest.categories),
+                    "categories": json.dumps(list(digest.categories)),
+                    "window_start": _iso(digest.window.start),
+                    "window_end": _iso(digest.window.end),
+                    "timezone": digest.window.timezone,
+                    "anchor": digest.window.anchor,
+                    "fetched": digest.fetched,
+                    "language": digest.language,
+                    "model": model,
+                    "prompt_version": prompt_version,
+                    "created_at": _now(),
+                }
+            )
+            self.db["digest_items"].insert_all(
+                {
+                    "digest_key": digest.key,
+                    "base_id": paper.base_id,
+                    "paper_id": paper.versioned_id,
+                    "position": position,
+                }
+                for position, paper in enumerate(papers)
+            )
+
+    def digest_exists(self, key: str) -> bool:
+        return bool(list(self.db.query("select 1 from digests where key = ?", [key])))
+
+    def shown_ids(self, cat_key: str) -> set[str]:
+        """Versioned and version-less ids of every paper already in a digest of this category set."""
+        ids: set[str] = set()
+        for row in self.db.query(
+            "select i.base_id, i.paper_id from digest_items i join digests d on d.key = i.digest_key "
+            "where d.category_key = ?",
+            [cat_key],
+        ):
+            ids.add(row["base_id"])
+            ids.add(row["paper_id"])
+        return ids
+
+    def earliest_window_start(self, cat_key: str, before: date) -> datetime | None:
+        rows = list(
+            self.db.query(
+                "select min(window_start) as start from digests where category_key = ? and date < ?",
+                [cat_key, before.isoformat()],
+            )
+        )
+        start = rows[0]["start"] if rows else None
+        return datetime.fromisoformat(start) if start else None
+
+    def load_digest(self, key: str) -> Digest | None:
+        rows = list(self.db.query("select * from digests where key = ?", [key]))
+        if not rows:
+            return None
+        row = rows[0]
+        items = []
+        for item in self.db.query(
+            "select i.paper_id, p.* from digest_items i join papers p on p.base_id = i.base_id "
+            "where i.digest_key = ? order by i.position",
+            [key],
+        ):
+            paper = _paper_from_row(item)
+            if paper.versioned_id != item["paper_id"]:
+                # the paper has been replaced since; show the version this digest was built with
+                from dataclasses import replace
+
+                paper = replace(paper, version=int(item["paper_id"].rsplit("v", 1)[1]))
+            record = self.get_summary(item["paper_id"], row["model"], row["language"], row["prompt_version"])
+            summary = record.summary if record and record.status != "failed" else None
+            items.append(DigestItem(paper=paper, summary=summary))
+        day = date.fromisoformat(row["date"])
+        return Digest(
+            key=row["key"],
+            date=day,
+            categories=tuple(json.loads(row["categories"])),
+            window=Window(
+                date=day,
+                start=datetime.fromisoformat(row["window_start"]),
+                end=datetime.fromisoformat(row["window_end"]),
+                timezone=row["timezone"],
+                anchor=row["anchor"],
+            ),
+            fetched=row["fetched"],
+            items=tuple(items),
+            language=row["language"],
+        )
+
+    def latest_digest_key(self, cat_key: str, on_or_before: date | None = None) -> str | None:
+        sql = "select key from digests where category_key = ?"
+        params: list[str] = [cat_key]
+        if on_or_before is not None:
+            sql += " and date <= ?"
+            params.append(on_or_before.isoformat())
+        rows = list(self.db.query(sql + " order by date desc limit 1", params))
+        return rows[0]["key"] if rows else None
+
+    def digest_keys_for_date(self, day: date) -> list[str]:
+        return [r["key"] for r in self.db.query("select key from digests where date = ?", [day.isoformat()])]
+
+    # -- subscriptions ------------------------------------------------------------------------
+    def subscribe(self, platform: str, chat_id: str, categories: Iterable[str], title: str = "") -> None:
+        now = _now()
+        with self.db.conn:
+            existing = self.get_subscription(platform, chat_id)
+            self.db["subscriptions"].upsert(
+                {
+                    "platform": platform,
+                    "chat_id": str(chat_id),
+                    "title": title,
+                    "categories": json.dumps(list(categories)),
+                    "active": 1,
+                    "reason": None,
+                    "created_at": now if existing is None else None,
+                    "updated_at": now,
+                },
+                pk=("platform", "chat_id"),
+            )
+            if existing is not None:  # keep the first creation time
+                self.db.execute(
+                    "update subscriptions set created_at = coalesce(created_at, ?) "
+                    "where platform = ? and chat_id = ?",
+                    [now, platform, str(chat_id)],
+                )
+
+    def deactivate(self, platform: str, chat_id: str, reason: str) -> bool:
+        """Stop sending to a chat; True when it was active."""
+        with self.db.conn:
+            cursor = self.db.execute(
+                "update subscriptions set active = 0, reason = ?, updated_at = ? "
+                "where platform = ? and chat_id = ? and active = 1",
+                [reason, _now(), platform, str(chat_id)],
+            )
+        return cursor.rowcount > 0
+
+    def get_subscription(self, platform: str, chat_id: str) -> Subscription | None:
+        rows = list(
+            self.db.query(
+                "select * from subscriptions where platform = ? and chat_id = ?", [platform, str(chat_id)]
+            )
+        )
+        return _subscription_from_row(rows[0]) if rows else None
+
+    def active_subscriptions(self, platform: str | None = None) -> list[Subscription]:
+        sql = "select * from subscriptions where active = 1"
+        params: list[str] = []
+        if platform:
+            sql += " and platform = ?"
+            params.append(platform)
+        return [_subscription_from_row(r) for r in self.db.query(sql + " order by chat_id", params)]
+
+    # -- deliveries ---------------------------------------------------------------------------
+    def delivered_parts(self, platform: str, chat_id: str, digest_key: str) -> set[str]:
+        return {
+            row["part"]
+            for row in self.db.query(
+                "select part from deliveries where platform = ? and chat_id = ? and digest_key = ?",
+                [platform, str(chat_id), digest_key],
+            )
+        }
+
+    def record_delivery(
+        self, platform: str, chat_id: str, digest_key: str, part: str, message_id: str | int | None
+    ) -> None:
+        with self.db.conn:
+            self.db["deliveries"].insert(
+                {
+                    "platform": platform,
+                    "chat_id": str(chat_id),
+                    "digest_key": digest_key,
+                    "part": part,
+                    "message_id": None if message_id is None else str(message_id),
+                    "delivered_at": _now(),
+                },
+                ignore=True,
+            )
+
+
+def _paper_from_row(row: dict) -> Paper:
+    return Paper(
+        base_id=row["base_id"],
+        version=row["version"],
+        title=row["title"],
+        authors=tuple(json.loads(row["authors"])),
+        categories=tuple(json.loads(row["categories"])),
+        published=datetime.fromisoformat(row["published"]),
+        updated=datetime.fromisoformat(row["updated"]),
+        abstract=row["abstract"],
+    )
+
+
+def _summary_from_row(row: dict) -> SummaryRecord:
+    summary = None
+    if row["status"] != "failed" and row["translation"] is not None:
+        summary = Summary(
+            translation=row["translation"] or "",
+            background=row["background"] or "",
+            method=row["method"] or "",
+            results=row["results"] or "",
+        )
+    return SummaryRecord(
+        paper_id=row["paper_id"],
+        status=row["status"],
+        summary=summary,
+        error=row["error"],
+        prompt_tokens=row["prompt_tokens"] or 0,
+        completion_tokens=row["completion_tokens"] or 0,
+        calls=row["calls"] or 0,
+    )
+
+
+def _subscription_from_row(row: dict) -> Subscription:
+    return Subscription(
+        platform=row["platform"],
+        chat_id=row["chat_id"],
+        title=row["title"] or "",
+        categories=tuple(json.loads(row["categories"])),
+        active=bool(row["active"]),
+        reason=row["reason"],
+    )
