@@ -19,30 +19,36 @@ from digest.latexml import section_title
 from digest.models import FullText
 
 _WIDE = re.compile(r"[\u1100-\u11ff\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef]")
-_SENTENCE_END = re.compile(r"(?<=[.!?。！？])\s*")
 ELLIPSIS = "[…]"
 
 # (role, weight, title patterns). Weight is a section's share of the budget when it must be trimmed.
 _ROLES: list[tuple[str, float, re.Pattern[str]]] = [
-    ("abstract", 1.0, re.compile(r"^abstract", re.I)),
-    ("introduction", 1.0, re.compile(r"introduction|^intro\b|motivation|overview", re.I)),
+    ("abstract", 1.0, re.compile(r"^abstract|^摘要", re.I)),
+    ("introduction", 1.0, re.compile(r"introduction|^intro\b|motivation|overview|引言|绪论|介绍", re.I)),
     # Before "conclusion", so that "Results and Discussion" counts as results.
     (
         "results",
         2.0,
         re.compile(
-            r"experiment|result|evaluat|ablation|benchmark|empirical|analys|performance|studies", re.I
+            r"experiment|result|evaluat|ablation|benchmark|empirical|analys|performance|studies|实验|结果|评估",
+            re.I,
         ),
     ),
-    ("conclusion", 0.7, re.compile(r"conclu|summary|limitation|future work|discussion", re.I)),
+    ("conclusion", 0.7, re.compile(r"conclu|summary|limitation|future work|discussion|结论|总结|讨论", re.I)),
     # Before "method", so that "Related work on audio models" is not taken for the method.
-    ("other", 0.0, re.compile(r"related|prior work|background|acknowledg|appendix|ethic|reproduc", re.I)),
+    (
+        "other",
+        0.0,
+        re.compile(
+            r"related|prior work|background|acknowledg|appendix|ethic|reproduc|相关工作|致谢|附录", re.I
+        ),
+    ),
     (
         "method",
         2.0,
         re.compile(
             r"method|approach|proposed|model|architecture|framework|system|algorithm|design|formulation|"
-            r"training|pipeline|dataset|data|preliminar|problem",
+            r"training|pipeline|dataset|data|preliminar|problem|方法|模型|框架",
             re.I,
         ),
     ),
@@ -59,7 +65,7 @@ def estimate_tokens(text: str) -> int:
 def classify(title: str, position: int, count: int, seen: set[str]) -> str:
     """The role a section plays, from its title; untitled-looking sections by where they stand."""
     name = section_title(title)
-    if re.match(r"^appendix", title, re.I) or (
+    if re.match(r"^appendix", name, re.I) or (
         re.match(r"^[A-H](?:\.\d+)*\.?\s", title) and seen.intersection({"results", "conclusion"})
     ):
         return "other"  # appendices ("A Proofs") rank below every section of the paper body
@@ -93,16 +99,39 @@ def trim_to_budget(fulltext: FullText, max_tokens: int) -> str:
     appendices) go first; the rest share the budget by weight, a section that needs less than its share
     giving the remainder to the others, and each is cut to its share rather than dropped.
     """
+    has_abstract = any(section_title(title).lower() == "abstract" for title, _ in fulltext.sections)
     parts: list[_Part] = []
     seen: set[str] = set()
     for position, (title, text) in enumerate(fulltext.sections):
-        role = classify(title, position, len(fulltext.sections), seen)
+        if title == "Front matter":  # the PDF's title page: the abstract, unless it has its own heading
+            role = "other" if has_abstract else "abstract"
+        else:
+            role = classify(title, position, len(fulltext.sections), seen)
         seen.add(role)
         parts.append(_Part(title, text, role, estimate_tokens(f"## {title}\n\n{text}\n\n")))
 
     if sum(p.cost for p in parts) <= max_tokens:
         return fulltext.as_markdown()
 
+    # Cutting at paragraph and sentence ends leaves part of each grant unused; re-render with the
+    # unused tokens added back until the text is close to the budget, never over it.
+    best = _render(parts, max_tokens)
+    target = max_tokens
+    for _ in range(4):
+        used = estimate_tokens(best)
+        if used >= 0.95 * max_tokens:
+            break
+        target += max_tokens - used
+        candidate = _render(parts, target)
+        if estimate_tokens(candidate) > max_tokens:
+            break
+        best = candidate
+    return best
+
+
+def _render(parts: list[_Part], max_tokens: int) -> str:
+    for part in parts:
+        part.keep = 0
     core = [p for p in parts if p.role in PRIORITY]
     others = [p for p in parts if p.role not in PRIORITY]
     # Headings and an elision mark per section are paid up front, in priority order, so a tiny budget
@@ -162,7 +191,11 @@ def _cut_section(text: str, tokens: int) -> str:
         return _cut(chunks[0], tokens)
     parts = [_Part("", chunk, "method", estimate_tokens(chunk)) for chunk in chunks]
     # Each subsection's heading line and the separator are reserved before sharing the rest.
-    reserve = sum(estimate_tokens(c.split("\n", 1)[0] + "\n\n" + ELLIPSIS + "\n\n") for c in chunks)
+    reserve = sum(
+        estimate_tokens(c.split("\n", 1)[0] + "\n\n" + ELLIPSIS + "\n\n")
+        for c in chunks
+        if c.startswith("### ")
+    )
     if reserve >= tokens:
         return _cut(text, tokens)
     _share(parts, tokens - reserve)
@@ -177,36 +210,60 @@ def _cut_section(text: str, tokens: int) -> str:
     return "\n\n".join(block for block in out if block)
 
 
+def _is_table(paragraph: str) -> bool:
+    lines = paragraph.splitlines()
+    return len(lines) > 1 and sum(" | " in line for line in lines) >= len(lines) // 2
+
+
 def _cut(text: str, tokens: int) -> str:
-    """The opening paragraphs of a text within `tokens`, the last one cut at a sentence end."""
+    """Opening paragraphs of a text within `tokens`, the last cut at a sentence end; tables first.
+
+    Tables (as the extractors flatten them: caption, then ' | ' rows) are where papers put their
+    scores, so up to half the room goes to them wherever they stand; the rest to the opening.
+    """
     if estimate_tokens(text) <= tokens:
         return text
+    paragraphs = text.split("\n\n")
+    costs = [estimate_tokens(p) + 1 for p in paragraphs]
     room = tokens - estimate_tokens(ELLIPSIS) - 1
-    kept: list[str] = []
-    for paragraph in text.split("\n\n"):
-        cost = estimate_tokens(paragraph) + 1
-        if cost <= room:
-            kept.append(paragraph)
-            room -= cost
+    kept: dict[int, str] = {}
+    table_room = room // 2
+    for index, paragraph in enumerate(paragraphs):
+        if _is_table(paragraph) and costs[index] <= table_room:
+            kept[index] = paragraph
+            table_room -= costs[index]
+            room -= costs[index]
+    for index, paragraph in enumerate(paragraphs):
+        if index in kept:
+            continue
+        if costs[index] <= room:
+            kept[index] = paragraph
+            room -= costs[index]
             continue
         partial = _cut_sentences(paragraph, room)
         if partial:
-            kept.append(partial)
+            kept[index] = partial + " " + ELLIPSIS
         break
-    kept.append(ELLIPSIS)
-    return "\n\n".join(kept) if len(kept) > 1 else ""
+    if not kept:
+        return ""
+    out: list[str] = []
+    for index in range(len(paragraphs)):
+        if index in kept:
+            out.append(kept[index])
+        elif not out or not out[-1].endswith(ELLIPSIS):
+            out.append(ELLIPSIS)
+    return "\n\n".join(out)
 
 
 def _cut_sentences(paragraph: str, tokens: int) -> str:
-    """Whole sentences from the start of a paragraph within `tokens`; a hard cut if the first is too long."""
+    """Whole sentences from the start of a paragraph within `tokens`; a word cut if the first is too long."""
+    # A Latin full stop ends a sentence only before a space (not in "0.50"); a CJK one always does.
+    ends = [m.end() for m in re.finditer(r"[.!?](?=\s)|[。！？]", paragraph)]
     out = ""
-    for sentence in _SENTENCE_END.split(paragraph):
-        if not sentence:
-            continue
-        candidate = f"{out} {sentence}" if out else sentence
-        if estimate_tokens(candidate) > tokens:
+    for end in ends:
+        if estimate_tokens(paragraph[:end]) > tokens:
             break
-        out = candidate
+        out = paragraph[:end]
     if not out and tokens > 20:
         # One enormous "sentence" (a flattened table): keep its start by characters.
         low, high = 0, len(paragraph)
@@ -217,4 +274,6 @@ def _cut_sentences(paragraph: str, tokens: int) -> str:
             else:
                 high = mid - 1
         out = paragraph[:low]
+        if " " in out[len(out) // 2 :]:
+            out = out.rsplit(" ", 1)[0]  # end on a word, not inside one
     return out

@@ -147,7 +147,9 @@ def parse_latexml(html: bytes | str) -> list[tuple[str, str]]:
 
     Paragraphs outside any section (short notes have none) become one section titled 'Text'.
     """
-    root = lxml.html.fromstring(html)
+    # arXiv serves UTF-8; without this, lxml guesses Latin-1 for bytes lacking a <meta charset>.
+    parser = lxml.html.HTMLParser(encoding="utf-8") if isinstance(html, bytes) else None
+    root = lxml.html.fromstring(html, parser=parser)
     articles = root.xpath("//article[contains(concat(' ', @class, ' '), ' ltx_document ')]")
     article = articles[0] if articles else root
     sections: list[tuple[str, str]] = []

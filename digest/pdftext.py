@@ -21,7 +21,7 @@ _UNNUMBERED = re.compile(
 )
 _END = re.compile(r"^(?:\d{1,2}\.?\s+)?(references|bibliography)$", re.IGNORECASE)
 # A heading is a short line without the full stop a sentence ends with.
-_MAX_HEADING = 90
+_MAX_HEADING = 80
 
 
 def pdf_pages(data: bytes) -> list[str]:
@@ -40,18 +40,28 @@ def pdf_pages(data: bytes) -> list[str]:
         pdf.close()
 
 
-def _heading(line: str) -> tuple[int, str] | None:
-    """(1, title) for a section heading, (2, title) for a subsection, None for running text."""
-    if len(line) > _MAX_HEADING or line.endswith((".", ",", ";", ":")):
+def _number(label: str) -> int:
+    roman = {"I": 1, "V": 5, "X": 10}
+    if label.isdigit():
+        return int(label)
+    values = [roman[c] for c in label]
+    return sum(-v if i + 1 < len(values) and v < values[i + 1] else v for i, v in enumerate(values))
+
+
+def _heading(line: str, last: int) -> tuple[int, str] | None:
+    """(1, title) for the next section's heading, (2, title) for a subsection of section `last`.
+
+    Running text can start with a number and a capital ("2 GB of memory ..."), so a numbered heading
+    must be short, not end like a sentence, and continue the numbering: section last + 1, or a
+    subsection of section `last`.
+    """
+    if len(line) > _MAX_HEADING or line.endswith((".", ",", ";")) or len(line.split()) > 10:
         return None
     if match := _SUBSECTION.match(line):
-        return 2, line
-    if (match := _SECTION.match(line)) and not re.search(r"\d", match.group("title")[:1]):
-        # "2 Related Work" but not "2 GB of memory were used": a title has few lowercase-led words.
-        words = match.group("title").split()
-        if len(words) <= 10 and sum(w[:1].islower() and len(w) > 3 for w in words) <= len(words) // 2:
-            return 1, line
-        return None
+        major = int(match.group("num").split(".")[0])
+        return (2, line) if major == last else None
+    if match := _SECTION.match(line):
+        return (1, line) if _number(match.group("num")) == last + 1 else None
     if _UNNUMBERED.match(line):
         return 1, line
     return None
@@ -83,16 +93,19 @@ def _join(lines: list[str]) -> str:
 def parse_pdf(data: bytes) -> list[tuple[str, str]]:
     """The sections of a PDF paper; text before the first heading goes to a section titled 'Front matter'."""
     sections: list[tuple[str, list[str]]] = [("Front matter", [])]
+    last = 0  # the number of the latest numbered section
     for page in pdf_pages(data):
         for raw in page.splitlines():
             line = " ".join(raw.split())
             if _END.match(line):
                 return _finish(sections)
-            heading = _heading(line)
+            heading = _heading(line, last)
             if heading is None:
                 sections[-1][1].append(line)
             elif heading[0] == 1:
                 sections.append((heading[1], []))
+                if match := _SECTION.match(line):
+                    last = _number(match.group("num"))
             else:
                 sections[-1][1].append(f"### {heading[1]}")
         sections[-1][1].append("")  # a page break ends a paragraph

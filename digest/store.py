@@ -216,7 +216,8 @@ class Store:
             existing = {
                 row["base_id"]: row
                 for row in self.db.query(
-                    "select base_id, version, first_seen_at from papers where base_id in (select value from json_each(?))",
+                    "select base_id, version, first_seen_at from papers "
+                    "where base_id in (select value from json_each(?))",
                     [json.dumps([r["base_id"] for r in rows])],
                 )
             }
@@ -303,9 +304,7 @@ class Store:
             )
 
     # -- digests ------------------------------------------------------------------------------
-    def create_digest(
-        self, digest: Digest, papers: list[Paper], model: str, prompt_version: str
-    ) -> None:
+    def create_digest(self, digest: Digest, papers: list[Paper], model: str, prompt_version: str) -> None:
         """Store a digest and its membership in one transaction: membership never changes afterwards."""
         with self.db.conn:
             self.db["digests"].insert(
