@@ -213,3 +213,10 @@ def test_seed_papers_carry_their_numbers_into_the_trimmed_text(fake, store):
         base_id, version = record["id"].split("v")
         text = trim_to_budget(fetcher.fetch(_paper(base_id, int(version))), 4_000)
         assert SEED_PASSAGES[record["id"]].replace("\\%", "%").split(". ")[0] in text.replace("\\%", "%")
+
+
+def test_the_benchmark_runs(capsys):
+    from benchmarks.fulltext import main
+
+    assert main(["--papers", "3", "--max-chars", "60000", "--budget", "4000"]) == 0
+    assert "papers over budget: 0" in capsys.readouterr().out
