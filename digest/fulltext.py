@@ -12,6 +12,7 @@ ends there because arXiv kept failing is not, so the next build tries again.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 import time
@@ -109,15 +110,37 @@ class FullTextFetcher:
     def close(self) -> None:
         self.session.close()
 
-    # -- the one public operation ---------------------------------------------------------------
+    # -- public operations ----------------------------------------------------------------------
     def fetch(self, paper: Paper) -> FullText:
         """The paper's full text: from the cache, else HTML, else PDF, else its abstract."""
-        paper_id = paper.versioned_id
-        if self.store is not None:
-            cached = self.store.get_fulltext(paper_id)
-            if cached is not None:
-                return cached
+        cached = self.cached(paper)
+        if cached is not None:
+            return cached
+        fulltext, final = self.download(paper)
+        if final:
+            self._remember(paper.versioned_id, fulltext)
+        return fulltext
 
+    async def fetch_async(self, paper: Paper) -> FullText:
+        """fetch() for asyncio code: the download runs in a worker thread, the cache on this one.
+
+        sqlite3 connections refuse use from another thread, so the store is only touched here; the
+        fetcher's lock still keeps concurrent downloads to one request at a time.
+        """
+        cached = self.cached(paper)
+        if cached is not None:
+            return cached
+        fulltext, final = await asyncio.to_thread(self.download, paper)
+        if final:
+            self._remember(paper.versioned_id, fulltext)
+        return fulltext
+
+    def cached(self, paper: Paper) -> FullText | None:
+        return self.store.get_fulltext(paper.versioned_id) if self.store is not None else None
+
+    def download(self, paper: Paper) -> tuple[FullText, bool]:
+        """(full text, final) without the cache; final is False when a fallback came from failures."""
+        paper_id = paper.versioned_id
         failures: list[str] = []
         for source, template, parse in (
             ("html", self.html_url, self._parse_html),
@@ -138,14 +161,9 @@ class FullTextFetcher:
                 log.warning("full text of %s: cannot read the %s: %s", paper_id, source, exc)
                 continue
             if sections:
-                fulltext = FullText(source=source, sections=tuple(sections))
-                self._remember(paper_id, fulltext)
-                return fulltext
-
+                return FullText(source=source, sections=tuple(sections)), True
         fulltext = FullText(source="abstract", sections=(("Abstract", paper.abstract),))
-        if not failures:
-            self._remember(paper_id, fulltext)
-        return fulltext
+        return fulltext, not failures
 
     def _remember(self, paper_id: str, fulltext: FullText) -> None:
         if self.store is not None:

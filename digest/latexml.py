@@ -30,7 +30,7 @@ _SKIP = (
     "ltx_TOC",
 )
 _TEX_SPECIAL = re.compile(r"[\\^_{}=<>]")
-_SPACES = re.compile(r"[ \t\r\f\v\u00a0]+")
+_SPACES = re.compile(r"\s+")  # HTML source line breaks inside a paragraph are just spaces
 _LEADING_NUMBER = re.compile(r"^(?:[A-Z]|\d+(?:\.\d+)*|[IVXLC]+)\.?\s+")
 
 

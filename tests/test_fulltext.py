@@ -220,3 +220,61 @@ def test_the_benchmark_runs(capsys):
 
     assert main(["--papers", "3", "--max-chars", "60000", "--budget", "4000"]) == 0
     assert "papers over budget: 0" in capsys.readouterr().out
+
+
+def test_older_latexml_markup_lists_equations_and_appendices():
+    html = """<html><body><div class="ltx_page_main"><div class="ltx_document">
+    <div class="ltx_abstract"><h6 class="ltx_title ltx_title_abstract">Abstract</h6>
+      <p class="ltx_p">We improve F<sub>1</sub> by 7 points.</p></div>
+    <div class="ltx_section" id="S1"><h2 class="ltx_title ltx_title_section">
+      <span class="ltx_tag ltx_tag_section">
+        1
+      </span>
+      Introduction
+    </h2>
+    <div class="ltx_para"><p class="ltx_p">Prior work [7] fails.</p>
+      <ul class="ltx_itemize"><li class="ltx_item"><span class="ltx_tag ltx_tag_item">•</span>
+        <div class="ltx_para"><p class="ltx_p">first point</p></div></li></ul></div>
+    <table class="ltx_equation ltx_eqn_table"><tr><td><math alttext="y=Wx+b"><mi>y</mi></math></td>
+      <td><span class="ltx_tag ltx_tag_equation">(1)</span></td></tr></table>
+    </div>
+    <section class="ltx_appendix" id="A1"><h2 class="ltx_title ltx_title_appendix">
+      <span class="ltx_tag ltx_tag_appendix">Appendix A </span>Proofs</h2>
+      <div class="ltx_para"><p class="ltx_p">Proof.</p></div></section>
+    </div></div></body></html>"""
+    assert parse_latexml(html) == [
+        ("Abstract", "We improve F1 by 7 points."),
+        ("1 Introduction", "Prior work [7] fails.\n\n- first point\n\n$y=Wx+b$ (1)"),
+        ("Appendix A Proofs", "Proof."),
+    ]
+
+
+def test_threads_sharing_a_fetcher_send_one_request_at_a_time(fake):
+    from concurrent.futures import ThreadPoolExecutor
+
+    for index in range(6):
+        fake.add(
+            f"2602.1000{index}v1", synthetic_paper(30 + index, target_chars=5_000), html_page=index % 2 == 0
+        )
+    fake.latency = 0.02
+    fetcher = _fetcher(fake)
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        results = list(pool.map(fetcher.fetch, [_paper(f"2602.1000{i}") for i in range(6)]))
+    assert [r.source for r in results] == ["html", "pdf"] * 3
+    assert fake.max_in_flight == 1
+
+
+async def test_fetch_async_downloads_in_threads_and_caches_on_the_loop(fake, store):
+    import asyncio
+
+    for index in range(4):
+        fake.add(f"2602.2000{index}v1", synthetic_paper(40 + index, target_chars=5_000))
+    fake.latency = 0.01
+    fetcher = _fetcher(fake, store)
+    papers = [_paper(f"2602.2000{i}") for i in range(4)]
+    results = await asyncio.gather(*(fetcher.fetch_async(p) for p in papers))
+    assert [r.source for r in results] == ["html"] * 4
+    assert fake.max_in_flight == 1
+    assert len(fake.requests) == 4
+    assert await asyncio.gather(*(fetcher.fetch_async(p) for p in papers)) == results
+    assert len(fake.requests) == 4  # all from the store

@@ -12,6 +12,7 @@ from __future__ import annotations
 import html
 import random
 import threading
+import time
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -251,6 +252,10 @@ class FakeArxivFullText:
         # path -> queued (status, headers) answers served before the real one
         self.failures: dict[str, deque[tuple[int, dict[str, str]]]] = defaultdict(deque)
         self.requests: list[str] = []
+        self.latency = 0.0  # seconds each answer takes
+        self.in_flight = 0
+        self.max_in_flight = 0  # the most requests served at once: arXiv wants one at a time
+        self._count = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -284,7 +289,18 @@ class FakeArxivFullText:
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
-                fake.requests.append(self.path)
+                with fake._count:
+                    fake.requests.append(self.path)
+                    fake.in_flight += 1
+                    fake.max_in_flight = max(fake.max_in_flight, fake.in_flight)
+                try:
+                    time.sleep(fake.latency)
+                    self._answer()
+                finally:
+                    with fake._count:
+                        fake.in_flight -= 1
+
+            def _answer(self) -> None:
                 queued = fake.failures.get(self.path)
                 if queued:
                     status, headers = queued.popleft()
