@@ -73,6 +73,8 @@ def _join(lines: list[str]) -> str:
     current = ""
     for line in lines:
         if not line:
+            if current.endswith("-") and current[-2:-1].isalpha():
+                continue  # a word hyphenated across a page break: the next page finishes it
             if current:
                 paragraphs.append(current)
             current = ""
