@@ -20,7 +20,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Protocol
 
-from config.settings import Settings, check_categories
+from config.settings import ConfigError, Settings, check_categories
 from digest.arxiv_source import ArxivSource
 from digest.budget import trim_to_budget
 from digest.fulltext import FullTextFetcher
@@ -156,8 +156,15 @@ class DigestService:
         category_sets: Sequence[Sequence[str]] | None = None,
         progress: Progress | None = None,
     ) -> BuildReport:
+        self.check_buildable(day)
         async with self._build_lock:
             return await self._build(day, category_sets, progress or _NoProgress())
+
+    def check_buildable(self, day: date) -> None:
+        """A digest of a future day would freeze an empty window; refuse it as a user error."""
+        today = self.settings.digest.today()
+        if day > today:
+            raise ConfigError(f"{day} is in the future (today is {today} in {self.settings.digest.timezone})")
 
     async def _build(
         self, day: date, category_sets: Sequence[Sequence[str]] | None, progress: Progress
