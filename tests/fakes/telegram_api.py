@@ -373,13 +373,35 @@ class FakeTelegram:
         self._overall: _Bucket | None = None
         self._per_chat: dict[int, _Bucket] = {}
         self._runner: web.AppRunner | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._serving = False
         self.port = 0
 
     # -- lifecycle ----------------------------------------------------------------------------
-    async def start(self) -> FakeTelegram:
+    def app(self) -> web.Application:
+        """The aiohttp app, e.g. for tests.fakes.server.BackgroundServer (a thread of its own)."""
         app = web.Application()
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
-        self._runner = web.AppRunner(app, access_log=None)
+
+        async def started(_app: web.Application) -> None:
+            self._loop = asyncio.get_running_loop()
+            self._serving = True
+
+        async def stopping(_app: web.Application) -> None:
+            self._serving = False
+            self._new_update.set()
+
+        app.on_startup.append(started)
+        app.on_shutdown.append(stopping)
+        return app
+
+    def use_port(self, port: int) -> None:
+        """When served by someone else (BackgroundServer): the port, for base_url."""
+        self.port = port
+
+    async def start(self) -> FakeTelegram:
+        """Serve on the running loop (in-process tests, the benchmark)."""
+        self._runner = web.AppRunner(self.app(), access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
@@ -388,7 +410,6 @@ class FakeTelegram:
 
     async def stop(self) -> None:
         if self._runner is not None:
-            self._new_update.set()
             await self._runner.cleanup()
             self._runner = None
 
@@ -427,8 +448,22 @@ class FakeTelegram:
     def _queue(self, update: dict[str, Any]) -> dict[str, Any]:
         update["update_id"] = next(self._update_ids)
         self._updates.append(update)
-        self._new_update.set()
+        self._wake()
         return update
+
+    def _wake(self) -> None:
+        """Wake a waiting getUpdates; tests may call from another thread than the server's."""
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        try:
+            same = asyncio.get_running_loop() is loop
+        except RuntimeError:
+            same = False
+        if same:
+            self._new_update.set()
+        else:
+            loop.call_soon_threadsafe(self._new_update.set)
 
     def command(self, chat_id: int, text: str, user: dict[str, Any] | None = None) -> dict[str, Any]:
         """A user (or, in a channel, the channel itself) posts `text` (e.g. '/subscribe cs.CL')."""
@@ -503,6 +538,17 @@ class FakeTelegram:
             if time.monotonic() > deadline:
                 raise TimeoutError("the fake Bot API did not see what the test waited for")
             await asyncio.sleep(0.02)
+
+    def wait_until(self, predicate: Callable[[], Any], timeout: float = 10.0) -> Any:
+        """wait_for() for synchronous tests, with the fake served from a BackgroundServer thread."""
+        deadline = time.monotonic() + timeout
+        while True:
+            result = predicate()
+            if result:
+                return result
+            if time.monotonic() > deadline:
+                raise TimeoutError("the fake Bot API did not see what the test waited for")
+            time.sleep(0.02)
 
     def bot_user(self) -> dict[str, Any]:
         return {"id": BOT_ID, "is_bot": True, "first_name": "arXiv Digest", "username": BOT_USERNAME}
@@ -692,7 +738,7 @@ class FakeTelegram:
         deadline = time.monotonic() + timeout
         while True:
             ready = [u for u in self._updates if not allowed or any(k in u for k in allowed)]
-            if ready or time.monotonic() >= deadline or self._runner is None:
+            if ready or time.monotonic() >= deadline or not self._serving:
                 return ready[:limit]
             self._new_update.clear()
             with contextlib.suppress(TimeoutError):
