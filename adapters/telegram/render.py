@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from html import escape
+from zoneinfo import ZoneInfo
 
 from adapters.telegram.buttons import HIDE, SHOW, callback_data
 from adapters.telegram.markdown_html import markdown_to_html
@@ -107,15 +108,14 @@ def fit(render: Callable[[str], str], text: str, limit: int = MAX_MESSAGE) -> st
 
 
 def render_header(digest: Digest) -> Message:
+    """The seed's statistics: date, categories, window (in the configured timezone), fetched and shown."""
     words = labels(digest.language)
     window = digest.window
-    from zoneinfo import ZoneInfo
-
     zone = ZoneInfo(window.timezone)
     start, end = window.start.astimezone(zone), window.end.astimezone(zone)
     lines = [
         f"<b>{escape(words['title'].format(date=digest.date.isoformat()))}</b>",
-        escape(" · ".join(digest.categories)),
+        escape(_clip(" · ".join(digest.categories), 1000)),
         escape(
             words["window"].format(
                 anchor=window.anchor,
@@ -128,7 +128,7 @@ def render_header(digest: Digest) -> Message:
     ]
     if not digest.items:
         lines += ["", escape(words["empty"])]
-    return Message(fit(lambda _: "\n".join(lines), ""))
+    return Message("\n".join(lines))
 
 
 # -- cards ------------------------------------------------------------------------------------
