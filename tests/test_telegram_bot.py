@@ -131,6 +131,13 @@ async def test_non_admin_in_a_group_is_refused(running: Env):
     await fake.wait_for(lambda: not store.get_subscription(TG, str(GROUP)).active)
 
 
+async def test_an_anonymous_group_admin_may_subscribe(running: Env):
+    fake, store = running.fake, running.store
+    fake.command(GROUP, "/subscribe", anonymous=True)
+    await fake.wait_for(lambda: store.get_subscription(TG, str(GROUP)))
+    assert store.get_subscription(TG, str(GROUP)).active
+
+
 async def test_unknown_category_is_explained(running: Env):
     fake, store = running.fake, running.store
     fake.command(PRIVATE, "/subscribe cs.XX")
@@ -222,6 +229,18 @@ async def test_other_errors_do_not_deactivate(env: Env):
     assert await env.runtime.push(SEED_DAY) == 0
     assert store.get_subscription(TG, "-1009999").active
     assert fake.errors == [("sendMessage", 400, "Bad Request: chat not found")]
+
+
+async def test_a_group_upgraded_to_a_supergroup_is_followed(env: Env):
+    fake, store = env.fake, env.store
+    old = -4001
+    fake.add_chat(old, "group", "Old group").migrated_to = GROUP
+    store.subscribe(TG, str(old), ["cs.SD", "eess.AS"], "Old group")
+    await env.runtime.start(receive=False)
+    assert await env.runtime.push(SEED_DAY) == 9
+    assert len(texts(fake, GROUP)) == 9
+    assert [s.chat_id for s in store.active_subscriptions(TG)] == [str(GROUP)]
+    assert store.get_subscription(TG, str(old)).reason == f"migrated to supergroup {GROUP}"
 
 
 async def test_push_honours_429_retry_after(tmp_path: Path):

@@ -246,6 +246,10 @@ class TelegramHandlers:
             reason = f"bot removed from the {chat.type} ({status})"
             if self.store.deactivate(PLATFORM, str(chat.id), reason):
                 log.warning("telegram chat %s (%s) deactivated: %s", chat.id, _chat_title(chat), reason)
+        elif chat.type == ChatType.CHANNEL and status == ChatMember.MEMBER:
+            log.warning(
+                "telegram: no longer an admin of channel %s (%s): cannot post there", chat.id, chat.title
+            )
         elif change.old_chat_member.status in (ChatMember.LEFT, ChatMember.BANNED):
             log.info("telegram: added to %s %s (%s) as %s", chat.type, chat.id, _chat_title(chat), status)
 

@@ -14,11 +14,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
 from telegram import Bot
-from telegram.error import Forbidden, RetryAfter, TelegramError
+from telegram.error import ChatMigrated, Forbidden, RetryAfter, TelegramError
 
 from adapters.telegram.ports import PLATFORM, DigestSource
 from adapters.telegram.render import Message, render_digest
@@ -110,6 +110,15 @@ class Pusher:
                 continue
             try:
                 sent = await send_paced(self.bot, int(chat_id), message, report)
+            except ChatMigrated as err:
+                # a group became a supergroup: same members, new id; follow it and go on there
+                new_id = str(err.new_chat_id)
+                self.store.subscribe(PLATFORM, new_id, subscription.categories, subscription.title)
+                self.store.deactivate(PLATFORM, chat_id, f"migrated to supergroup {new_id}")
+                log.info("telegram chat %s became supergroup %s; subscription moved", chat_id, new_id)
+                moved = replace(subscription, chat_id=new_id)
+                await self._push_chat(moved, digest_for, report)
+                return
             except Forbidden as err:
                 reason = f"403 on send: {err.message}"
                 if self.store.deactivate(PLATFORM, chat_id, reason):

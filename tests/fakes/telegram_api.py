@@ -283,6 +283,7 @@ class FakeChat:
     owner: int | None = None
     blocked: bool = False  # private chat: the user blocked the bot
     kicked: bool = False  # group / channel: the bot was removed
+    migrated_to: int | None = None  # a group upgraded to this supergroup
     messages: dict[int, dict[str, Any]] = field(default_factory=dict)
 
     def as_json(self) -> dict[str, Any]:
@@ -297,9 +298,12 @@ class FakeChat:
 
 
 class ApiError(Exception):
-    def __init__(self, code: int, description: str, retry_after: float | None = None):
+    def __init__(
+        self, code: int, description: str, retry_after: float | None = None, migrate_to: int | None = None
+    ):
         super().__init__(description)
         self.code, self.description, self.retry_after = code, description, retry_after
+        self.migrate_to = migrate_to
 
 
 def user_json(user_id: int, name: str = "Reader", username: str | None = None) -> dict[str, Any]:
@@ -465,8 +469,11 @@ class FakeTelegram:
         else:
             loop.call_soon_threadsafe(self._new_update.set)
 
-    def command(self, chat_id: int, text: str, user: dict[str, Any] | None = None) -> dict[str, Any]:
-        """A user (or, in a channel, the channel itself) posts `text` (e.g. '/subscribe cs.CL')."""
+    def command(
+        self, chat_id: int, text: str, user: dict[str, Any] | None = None, anonymous: bool = False
+    ) -> dict[str, Any]:
+        """A user (or, in a channel, the channel itself) posts `text` (e.g. '/subscribe cs.CL');
+        anonymous=True: a group admin posting as the group, as Telegram lets them."""
         chat = self.chats[chat_id]
         message: dict[str, Any] = {
             "message_id": self._next_message_id(chat_id),
@@ -480,7 +487,16 @@ class FakeTelegram:
         if chat.type == "channel":
             message["sender_chat"] = chat.as_json()
             return self._queue({"channel_post": message})
-        message["from"] = user or user_json(chat_id)
+        if anonymous:
+            message["sender_chat"] = chat.as_json()
+            message["from"] = {
+                "id": 1087968824,
+                "is_bot": True,
+                "first_name": "Group",
+                "username": "GroupAnonymousBot",
+            }
+        else:
+            message["from"] = user or user_json(chat_id)
         return self._queue({"message": message})
 
     def press(
@@ -572,6 +588,8 @@ class FakeTelegram:
             body: dict[str, Any] = {"ok": False, "error_code": err.code, "description": err.description}
             if err.retry_after is not None:
                 body["parameters"] = {"retry_after": err.retry_after}
+            if err.migrate_to is not None:
+                body["parameters"] = {"migrate_to_chat_id": err.migrate_to}
             return web.json_response(body, status=err.code)
         return web.json_response({"ok": True, "result": result})
 
@@ -602,6 +620,10 @@ class FakeTelegram:
         return chat
 
     def _check_sendable(self, chat: FakeChat) -> None:
+        if chat.migrated_to is not None:
+            raise ApiError(
+                400, "Bad Request: group chat was upgraded to a supergroup chat", migrate_to=chat.migrated_to
+            )
         if chat.blocked:
             raise ApiError(403, "Forbidden: bot was blocked by the user")
         if chat.kicked:
