@@ -129,7 +129,7 @@ def test_seed_breakdowns_fit_in_the_card():
         assert expanded is not None
         text, entities = parse_html(expanded.text)
         assert any(e["type"] == "expandable_blockquote" for e in entities)
-        assert "研究背景" in text
+        assert "背景\n" in text and "结果\n" in text
         assert expanded.buttons[0][0].callback_data == f"bh:{item.paper.versioned_id}"
 
 

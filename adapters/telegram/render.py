@@ -32,7 +32,7 @@ _LABELS = {
         "authors_more": "等 {n} 位作者",
         "breakdown": "📖 详细解读",
         "collapse": "🔼 收起",
-        "sections": ("研究背景", "方法", "结果"),
+        "sections": ("背景", "方法", "结果"),
         "no_breakdown": "这篇论文暂无详细解读。",
         "continued": "（续）",
     },
