@@ -107,6 +107,11 @@ class FullTextFetcher:
         self._last_request_end: float | None = None
         self.requests_made = 0  # for tests and the benchmark
 
+    def note_request(self) -> None:
+        """Another client just asked arXiv (the API search): keep the pause after it too."""
+        with self._lock:
+            self._last_request_end = time.monotonic()
+
     def close(self) -> None:
         self.session.close()
 

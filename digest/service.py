@@ -218,6 +218,8 @@ class DigestService:
         union = list(dict.fromkeys(c for s in new_sets for c in s))
         # The arxiv package is synchronous; keep the event loop (and the bots on it) responsive.
         fetched = await asyncio.to_thread(self.source.fetch, union, range_start, window.end)
+        if self.fulltext is not None:
+            self.fulltext.note_request()  # arXiv's pause between requests spans both clients
         report.fetched_entries = len(fetched)
         model = self.summarizer.model if self.summarizer else ""
         prompt_version = self.summarizer.prompt_version if self.summarizer else ""
