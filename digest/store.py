@@ -432,6 +432,9 @@ class Store:
 
                 paper = replace(paper, version=int(item["paper_id"].rsplit("v", 1)[1]))
             record = self.get_summary(item["paper_id"], row["model"], row["language"], row["prompt_version"])
+            if record is None or record.summary is None:
+                # Built without an LLM, or the model or prompt changed since: any usable text will do.
+                record = self.best_summary(item["paper_id"], row["language"])
             summary = record.summary if record and record.status != "failed" else None
             items.append(DigestItem(paper=paper, summary=summary))
         day = date.fromisoformat(row["date"])

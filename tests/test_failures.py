@@ -153,3 +153,24 @@ def test_without_an_llm_the_build_archives_abstracts_and_says_so_once(seed_arxiv
     assert "abstract only 8" in result.stdout
     post = project.post("2026-02-18").read_text(encoding="utf-8")
     assert post.count("\n## ") == 8 and "<details>" not in post
+
+
+def test_a_digest_built_without_an_llm_is_completed_once_one_is_configured(
+    seed_arxiv, fake_llm, make_project
+):
+    _, arxiv_server = seed_arxiv
+    llm, llm_server = fake_llm
+    with_llm = make_project(arxiv_server.url, llm_server.url)
+    without_llm = {k: v for k, v in with_llm.env.items() if not k.startswith("OPENAI_")}
+    with_llm_env = with_llm.env
+    with_llm.env = without_llm
+    with_llm.run("build", "--date", "2026-02-18", check=True)
+    assert "<details>" not in with_llm.post("2026-02-18").read_text(encoding="utf-8")
+
+    with_llm.env = with_llm_env
+    with_llm.run("build", "--date", "2026-02-18", check=True)
+    assert with_llm.post("2026-02-18").read_bytes() == SEED_POST.read_bytes()
+    # and a third build, with nothing missing, asks nothing
+    asked = len(llm.requests)
+    with_llm.run("build", "--date", "2026-02-18", check=True)
+    assert len(llm.requests) == asked == 8
