@@ -35,7 +35,9 @@ def check_categories(categories: list[str] | tuple[str, ...]) -> list[str]:
     known = arxiv_categories()
     unknown = [c for c in categories if c not in known]
     if unknown:
-        raise ConfigError(f"unknown arXiv category: {', '.join(unknown)} (see https://arxiv.org/category_taxonomy)")
+        raise ConfigError(
+            f"unknown arXiv category: {', '.join(unknown)} (see https://arxiv.org/category_taxonomy)"
+        )
     if not categories:
         raise ConfigError("at least one arXiv category is needed")
     return list(dict.fromkeys(categories))

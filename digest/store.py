@@ -276,9 +276,7 @@ class Store:
             )
 
     # -- digests ------------------------------------------------------------------------------
-    def create_digest(
-        self, digest: Digest, papers: list[Paper], model: str, prompt_version: str
-    ) -> None:
+    def create_digest(self, digest: Digest, papers: list[Paper], model: str, prompt_version: str) -> None:
         """Store a digest and its membership in one transaction: membership never changes afterwards."""
         with self.db.conn:
             self.db["digests"].insert(
@@ -370,12 +368,16 @@ class Store:
             language=row["language"],
         )
 
-    def latest_digest_key(self, cat_key: str, on_or_before: date | None = None) -> str | None:
+    def latest_digest_key(
+        self, cat_key: str, on_or_before: date | None = None, non_empty: bool = False
+    ) -> str | None:
         sql = "select key from digests where category_key = ?"
         params: list[str] = [cat_key]
         if on_or_before is not None:
             sql += " and date <= ?"
             params.append(on_or_before.isoformat())
+        if non_empty:
+            sql += " and exists (select 1 from digest_items i where i.digest_key = digests.key)"
         rows = list(self.db.query(sql + " order by date desc limit 1", params))
         return rows[0]["key"] if rows else None
 

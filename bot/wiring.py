@@ -1,0 +1,46 @@
+"""Composition root: settings -> store -> arXiv source, LLM client -> service. The one place that picks
+concrete classes; tests pass settings that point every endpoint at a local fake."""
+
+from __future__ import annotations
+
+from openai import AsyncOpenAI
+
+from config.settings import Settings
+from digest.arxiv_source import ArxivSource
+from digest.service import DigestService
+from digest.store import Store
+from digest.summarize import Summarizer
+
+
+def make_summarizer(settings: Settings) -> Summarizer | None:
+    secrets = settings.secrets
+    if not secrets.llm_configured:
+        return None
+    client = AsyncOpenAI(
+        # A local server (vLLM, Ollama, llama.cpp) needs no key, but the client insists on one.
+        api_key=secrets.openai_api_key.get_secret_value() if secrets.openai_api_key else "not-needed",
+        base_url=secrets.openai_base_url,
+        max_retries=settings.llm.retries,
+        timeout=settings.llm.timeout_seconds,
+    )
+    return Summarizer(
+        client,
+        model=settings.llm.model,
+        language=settings.digest.language,
+        concurrency=settings.llm.concurrency,
+        temperature=settings.llm.temperature,
+    )
+
+
+def make_service(settings: Settings, store: Store | None = None) -> DigestService:
+    store = store or Store.open(settings.database_path)
+    source = ArxivSource(
+        settings.arxiv.api_url,
+        delay_seconds=settings.arxiv.delay_seconds,
+        timeout_seconds=settings.arxiv.timeout_seconds,
+        retries=settings.arxiv.retries,
+        page_size=settings.arxiv.page_size,
+        # Backoff scales with arXiv's own politeness delay, so tests (delay 0) retry at once.
+        backoff_seconds=max(settings.arxiv.delay_seconds, 0.05),
+    )
+    return DigestService(settings, store, source, make_summarizer(settings))

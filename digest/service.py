@@ -1,0 +1,278 @@
+"""build_digest(date): the one use case that ties fetch, selection, summaries, store and archive together.
+
+A digest is built once and stored: its membership is fixed when it is first built, summaries are cached
+by paper version, model, language and prompt, and every platform and the archive render from the store.
+Building again only finishes what is missing (failed summaries) and rewrites the same archive file.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import re
+import sqlite3
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Protocol
+
+from config.settings import Settings, check_categories
+from digest.arxiv_source import ArxivSource
+from digest.markdown import render_post
+from digest.models import Digest, Paper, Summary, SummaryRecord, Window, category_key, split_version
+from digest.store import Store
+from digest.summarize import Summarizer
+from digest.window import late_since, select_papers, window_for
+
+log = logging.getLogger(__name__)
+
+_VERSIONED = re.compile(r"v\d+$")
+
+
+class Progress(Protocol):
+    def start(self, total: int, label: str) -> None: ...
+    def advance(self, done: int = 1) -> None: ...
+    def close(self) -> None: ...
+
+
+class _NoProgress:
+    def start(self, total: int, label: str) -> None:
+        pass
+
+    def advance(self, done: int = 1) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+@dataclass
+class BuildReport:
+    """What one build did, for the summary line."""
+
+    day: date
+    digests: list[Digest] = field(default_factory=list)
+    archive_files: list[Path] = field(default_factory=list)
+    fetched_entries: int = 0  # entries the arXiv API returned for the whole range
+    llm_calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    summarized: int = 0
+    failures: int = 0
+    missing_summaries: int = 0  # papers shown with their original abstract
+    llm_configured: bool = True
+    seconds: float = 0.0
+
+    @property
+    def digest(self) -> Digest:
+        return self.digests[0]
+
+
+class DigestService:
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        source: ArxivSource,
+        summarizer: Summarizer | None,
+    ):
+        self.settings = settings
+        self.store = store
+        self.source = source
+        self.summarizer = summarizer
+        self._build_lock = asyncio.Lock()
+        self._warned_no_llm = False
+
+    # -- reading ------------------------------------------------------------------------------
+    @property
+    def default_categories(self) -> tuple[str, ...]:
+        return tuple(self.settings.digest.categories)
+
+    def _categories(self, categories: Sequence[str] | None) -> tuple[str, ...]:
+        return tuple(check_categories(list(categories))) if categories else self.default_categories
+
+    def get_digest(self, day: date, categories: Sequence[str] | None = None) -> Digest | None:
+        return self.store.load_digest(Digest.make_key(day, self._categories(categories)))
+
+    def latest_digest(
+        self,
+        categories: Sequence[str] | None = None,
+        on_or_before: date | None = None,
+        non_empty: bool = True,
+    ) -> Digest | None:
+        key = self.store.latest_digest_key(
+            category_key(self._categories(categories)), on_or_before, non_empty=non_empty
+        )
+        return self.store.load_digest(key) if key else None
+
+    def breakdown(self, paper_id: str) -> tuple[Paper, Summary | None] | None:
+        """A paper and its stored texts, for a button press: never calls the LLM."""
+        base_id, version = split_version(paper_id)
+        paper = self.store.get_paper(base_id)
+        if paper is None:
+            return None
+        versioned = f"{base_id}v{version}" if _VERSIONED.search(paper_id) else paper.versioned_id
+        record = None
+        if self.summarizer is not None:
+            record = self.store.get_summary(
+                versioned, self.summarizer.model, self.summarizer.language, self.summarizer.prompt_version
+            )
+        if record is None or record.summary is None:
+            record = self.store.best_summary(versioned, self.settings.digest.language)
+        return paper, record.summary if record else None
+
+    # -- building -----------------------------------------------------------------------------
+    async def ensure_digest(self, day: date, categories: Sequence[str] | None = None) -> Digest:
+        cats = self._categories(categories)
+        existing = self.store.load_digest(Digest.make_key(day, cats))
+        if existing is not None:
+            return existing
+        report = await self.build(day, [cats])
+        return report.digest
+
+    async def build_all(self, day: date, progress: Progress | None = None) -> BuildReport:
+        """The configured set plus every category set an active subscription asks for: one fetch."""
+        sets = [self.default_categories]
+        for sub in self.store.active_subscriptions():
+            cats = tuple(sub.categories) or self.default_categories
+            if category_key(cats) not in {category_key(s) for s in sets}:
+                sets.append(cats)
+        return await self.build(day, sets, progress)
+
+    async def build(
+        self,
+        day: date,
+        category_sets: Sequence[Sequence[str]] | None = None,
+        progress: Progress | None = None,
+    ) -> BuildReport:
+        async with self._build_lock:
+            return await self._build(day, category_sets, progress or _NoProgress())
+
+    async def _build(
+        self, day: date, category_sets: Sequence[Sequence[str]] | None, progress: Progress
+    ) -> BuildReport:
+        began = time.monotonic()
+        sets = [self._categories(s) for s in (category_sets or [self.default_categories])]
+        report = BuildReport(day=day, llm_configured=self.summarizer is not None)
+        cfg = self.settings.digest
+        window = window_for(day, cfg.timezone, cfg.anchor)
+
+        new_sets = [s for s in sets if not self.store.digest_exists(Digest.make_key(day, s))]
+        if new_sets:
+            await self._select_new(day, window, new_sets, report)
+
+        digests = [self.store.load_digest(Digest.make_key(day, s)) for s in sets]
+        report.digests = [d for d in digests if d is not None]
+        await self._summarize_missing(report, progress)
+        report.digests = [self.store.load_digest(d.key) or d for d in report.digests]
+        for digest in report.digests:
+            report.archive_files.append(self._write_archive(digest))
+        report.missing_summaries = sum(
+            1 for digest in report.digests for item in digest.items if item.summary is None
+        )
+        report.seconds = time.monotonic() - began
+        return report
+
+    async def _select_new(
+        self, day: date, window: Window, new_sets: list[tuple[str, ...]], report: BuildReport
+    ) -> None:
+        lookback = self.settings.arxiv.lookback_days
+        since_by_set = {
+            s: late_since(window, lookback, self.store.earliest_window_start(category_key(s), day))
+            for s in new_sets
+        }
+        range_start = min([window.start, *[v for v in since_by_set.values() if v is not None]])
+        union = list(dict.fromkeys(c for s in new_sets for c in s))
+        # The arxiv package is synchronous; keep the event loop (and the bots on it) responsive.
+        fetched = await asyncio.to_thread(self.source.fetch, union, range_start, window.end)
+        report.fetched_entries = len(fetched)
+        model = self.summarizer.model if self.summarizer else ""
+        prompt_version = self.summarizer.prompt_version if self.summarizer else ""
+        for cats in new_sets:
+            cat_key = category_key(cats)
+            selection = select_papers(
+                fetched,
+                window,
+                cats,
+                self.store.shown_ids(cat_key),
+                since_by_set[cats],
+                self.settings.digest.include_replacements,
+            )
+            digest = Digest(
+                key=Digest.make_key(day, cats),
+                date=day,
+                categories=cats,
+                window=window,
+                fetched=selection.fetched,
+                language=self.settings.digest.language,
+            )
+            self.store.upsert_papers(selection.papers)
+            try:
+                self.store.create_digest(digest, selection.papers, model, prompt_version)
+            except sqlite3.IntegrityError:
+                # Another process built it meanwhile; its membership stands.
+                log.info("digest %s was built concurrently; using the stored one", digest.key)
+            log.info(
+                "digest %s: %d candidates, %d shown", digest.key, selection.fetched, len(selection.papers)
+            )
+
+    async def _summarize_missing(self, report: BuildReport, progress: Progress) -> None:
+        papers: dict[str, Paper] = {}
+        for digest in report.digests:
+            for item in digest.items:
+                if item.summary is None:
+                    papers.setdefault(item.paper.versioned_id, item.paper)
+        if not papers:
+            return
+        summarizer = self.summarizer
+        if summarizer is None:
+            if not self._warned_no_llm:
+                log.warning(
+                    "no LLM configured (set OPENAI_API_KEY and/or OPENAI_BASE_URL): "
+                    "archiving the original abstracts"
+                )
+                self._warned_no_llm = True
+            return
+        progress.start(len(papers), "summaries")
+
+        async def one(paper: Paper) -> SummaryRecord:
+            record = await summarizer.summarize(paper)
+            # Stored as each finishes: a crash loses at most the papers in flight.
+            self.store.save_summary(record, summarizer.model, summarizer.language, summarizer.prompt_version)
+            progress.advance()
+            return record
+
+        try:
+            records = await asyncio.gather(*(one(p) for p in papers.values()))
+        finally:
+            progress.close()
+        for record in records:
+            report.llm_calls += record.calls
+            report.prompt_tokens += record.prompt_tokens
+            report.completion_tokens += record.completion_tokens
+            report.summarized += record.status != "failed"
+            report.failures += record.status == "failed"
+
+    # -- archive ------------------------------------------------------------------------------
+    def archive_path(self, digest: Digest) -> Path:
+        name = f"{digest.date.isoformat()}-arxiv-daily"
+        if category_key(digest.categories) != category_key(self.default_categories):
+            name += "-" + "-".join(c.lower().replace(".", "-") for c in sorted(digest.categories))
+        return self.settings.archive_dir / f"{name}.md"
+
+    def _write_archive(self, digest: Digest) -> Path:
+        path = self.archive_path(digest)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".md.tmp{os.getpid()}")
+        # newline="" keeps the bytes exactly as rendered on every OS; replace() makes the write atomic.
+        with open(tmp, "w", encoding="utf-8", newline="") as out:
+            out.write(render_post(digest))
+        tmp.replace(path)
+        return path
+
+
+def today_in(settings: Settings, now: datetime | None = None) -> date:
+    return settings.digest.today(now)

@@ -1,0 +1,189 @@
+"""The LLM through the `openai` package (Chat Completions, so any OpenAI-compatible server works).
+
+One call per paper asks for a JSON object with the fields `translation`, `background`, `method` and
+`results`. The client retries 429 and 5xx itself, with backoff; a reply that is not such an object is
+re-asked once, naming what was wrong; a paper that still fails is recorded as failed, with the reason.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import re
+from dataclasses import dataclass
+from importlib import resources
+
+import openai
+from openai import AsyncOpenAI
+
+from digest.models import SUMMARY_FIELDS, Paper, Summary, SummaryRecord
+
+log = logging.getLogger(__name__)
+
+# Bump when the message layout below changes in a way that should invalidate cached summaries.
+PROMPT_REVISION = "1"
+
+RESPONSE_FORMAT = {
+    "type": "json_schema",
+    "json_schema": {
+        "name": "paper_digest",
+        "strict": True,
+        "schema": {
+            "type": "object",
+            "properties": {name: {"type": "string"} for name in SUMMARY_FIELDS},
+            "required": list(SUMMARY_FIELDS),
+            "additionalProperties": False,
+        },
+    },
+}
+
+_FENCE = re.compile(r"^\s*```(?:json)?\s*(.*?)\s*```\s*$", re.DOTALL)
+
+
+class MalformedReply(ValueError):
+    pass
+
+
+def load_instructions(language: str) -> str:
+    return resources.files("config").joinpath(f"prompts/{language}.txt").read_text(encoding="utf-8")
+
+
+def paper_message(paper: Paper, source_text: str | None) -> str:
+    """The paper goes last and the instructions first, so providers' prompt caches reuse the prefix."""
+    parts = [
+        f"arXiv ID: {paper.versioned_id}",
+        f"Title: {paper.title}",
+        f"Authors: {', '.join(paper.authors)}",
+        f"Categories: {', '.join(paper.categories)}",
+        "",
+        "Abstract:",
+        paper.abstract,
+    ]
+    if source_text:
+        parts += ["", "Full text (for background, method and results):", source_text]
+    return "\n".join(parts)
+
+
+def parse_reply(content: str | None) -> Summary:
+    """The reply's JSON object as a Summary; MalformedReply says what is wrong, for the re-ask."""
+    if not content or not content.strip():
+        raise MalformedReply("the reply was empty")
+    fenced = _FENCE.match(content)  # some local servers wrap JSON in a Markdown fence
+    text = fenced.group(1) if fenced else content
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise MalformedReply(f"the reply was not valid JSON ({err.msg} at position {err.pos})") from None
+    if not isinstance(data, dict):
+        raise MalformedReply("the reply was JSON but not an object")
+    missing = [
+        name for name in SUMMARY_FIELDS if not isinstance(data.get(name), str) or not data[name].strip()
+    ]
+    if missing:
+        raise MalformedReply(f"these fields were missing, empty or not strings: {', '.join(missing)}")
+    # Keep trailing double spaces: they are Markdown line breaks.
+    return Summary(**{name: data[name].strip("\r\n") for name in SUMMARY_FIELDS})
+
+
+@dataclass
+class _Usage:
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    calls: int = 0
+
+
+class Summarizer:
+    def __init__(
+        self,
+        client: AsyncOpenAI,
+        model: str,
+        language: str,
+        concurrency: int = 8,
+        temperature: float = 0.2,
+    ):
+        self.client = client
+        self.model = model
+        self.language = language
+        self.temperature = temperature
+        self.instructions = load_instructions(language)
+        self._concurrency = concurrency
+        self._semaphore: asyncio.Semaphore | None = None
+        digest = hashlib.sha256(
+            (PROMPT_REVISION + self.instructions + json.dumps(RESPONSE_FORMAT, sort_keys=True)).encode()
+        ).hexdigest()
+        self.prompt_version = digest[:12]
+
+    async def summarize(self, paper: Paper, source_text: str | None = None) -> SummaryRecord:
+        if self._semaphore is None:
+            self._semaphore = asyncio.Semaphore(self._concurrency)
+        async with self._semaphore:
+            return await self._summarize(paper, source_text)
+
+    async def _summarize(self, paper: Paper, source_text: str | None) -> SummaryRecord:
+        usage = _Usage()
+        messages: list[dict[str, str]] = [
+            {"role": "system", "content": self.instructions},
+            {"role": "user", "content": paper_message(paper, source_text)},
+        ]
+        try:
+            content = await self._ask(messages, usage)
+            try:
+                summary = parse_reply(content)
+            except MalformedReply as problem:
+                log.warning("%s: malformed LLM reply (%s); asking once more", paper.versioned_id, problem)
+                messages += [
+                    {"role": "assistant", "content": content or ""},
+                    {
+                        "role": "user",
+                        "content": f"Your reply could not be used: {problem}. Reply again with only the "
+                        f"JSON object with the string fields {', '.join(SUMMARY_FIELDS)}.",
+                    },
+                ]
+                summary = parse_reply(await self._ask(messages, usage))
+        except MalformedReply as problem:
+            return self._failed(paper, f"malformed reply: {problem}", usage)
+        except openai.APIStatusError as err:
+            return self._failed(paper, f"LLM HTTP {err.status_code}", usage)
+        except openai.APITimeoutError:
+            return self._failed(paper, "LLM request timed out", usage)
+        except openai.APIConnectionError:
+            return self._failed(paper, "LLM unreachable", usage)
+        except openai.OpenAIError as err:
+            return self._failed(paper, f"LLM error: {type(err).__name__}", usage)
+        return SummaryRecord(
+            paper_id=paper.versioned_id,
+            status="ok",
+            summary=summary,
+            prompt_tokens=usage.prompt_tokens,
+            completion_tokens=usage.completion_tokens,
+            calls=usage.calls,
+        )
+
+    async def _ask(self, messages: list[dict[str, str]], usage: _Usage) -> str | None:
+        usage.calls += 1
+        response = await self.client.chat.completions.create(
+            model=self.model,
+            messages=messages,  # type: ignore[arg-type]
+            response_format=RESPONSE_FORMAT,  # type: ignore[arg-type]
+            temperature=self.temperature,
+        )
+        if response.usage is not None:
+            usage.prompt_tokens += response.usage.prompt_tokens or 0
+            usage.completion_tokens += response.usage.completion_tokens or 0
+        if not response.choices:
+            return None
+        return response.choices[0].message.content
+
+    def _failed(self, paper: Paper, reason: str, usage: _Usage) -> SummaryRecord:
+        log.warning("%s: summary failed: %s", paper.versioned_id, reason)
+        return SummaryRecord(
+            paper_id=paper.versioned_id,
+            status="failed",
+            summary=None,
+            error=reason,
+            prompt_tokens=usage.prompt_tokens,
+            completion_tokens=usage.completion_tokens,
+            calls=usage.calls,
+        )

@@ -1,0 +1,160 @@
+"""A fake OpenAI-compatible Chat Completions server.
+
+It refuses what OpenAI refuses (no bearer key, no model, no messages, a strict json_schema that is not
+strict-valid, json_object without the word JSON in the messages) and answers through a replaceable
+`responder`, by default with the seed digest's own texts for the paper named in the request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+FIELDS = ("translation", "background", "method", "results")
+_ID = re.compile(r"arXiv ID: (\S+)")
+
+# A responder gets the request body and returns (status, content): status 200 means content is the
+# assistant message; anything else is sent as an API error with that status.
+Responder = Callable[[dict[str, Any]], tuple[int, str]]
+
+
+def seed_texts(path: Path) -> dict[str, dict[str, str]]:
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return {paper["id"]: paper["zh"] for paper in data["papers"]}
+
+
+def paper_id_of(body: dict[str, Any]) -> str | None:
+    for message in body["messages"]:
+        if message.get("role") == "user":
+            match = _ID.search(str(message.get("content", "")))
+            if match:
+                return match.group(1)
+    return None
+
+
+def generic_texts(paper_id: str) -> dict[str, str]:
+    return {
+        "translation": f"译文 {paper_id}。",
+        "background": f"- **研究背景**：{paper_id} 的背景。",
+        "method": f"- **方法**：{paper_id} 的方法。",
+        "results": "- **结果**：提升 12.5%。",
+    }
+
+
+@dataclass
+class FakeLLM:
+    texts: dict[str, dict[str, str]] = field(default_factory=dict)  # paper id -> fields
+    latency: float = 0.0
+    responder: Responder | None = None
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    in_flight: int = 0
+    max_in_flight: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def default_reply(self, body: dict[str, Any]) -> tuple[int, str]:
+        paper_id = paper_id_of(body) or "unknown"
+        texts = self.texts.get(paper_id) or generic_texts(paper_id)
+        return 200, json.dumps(texts, ensure_ascii=False)
+
+    def app(self) -> web.Application:
+        app = web.Application(client_max_size=8 * 1024 * 1024)
+        app.router.add_post("/v1/chat/completions", self._completions)
+        return app
+
+    def calls_for(self, paper_id: str) -> int:
+        return sum(1 for body in self.requests if paper_id_of(body) == paper_id)
+
+    async def _completions(self, request: web.Request) -> web.Response:
+        if not request.headers.get("Authorization", "").startswith("Bearer "):
+            return _error(401, "You didn't provide an API key.", "invalid_request_error")
+        try:
+            body = await request.json()
+        except json.JSONDecodeError:
+            return _error(400, "We could not parse the JSON body of your request.", "invalid_request_error")
+        problem = _check(body)
+        if problem:
+            return _error(400, problem, "invalid_request_error")
+        with self._lock:
+            self.requests.append(body)
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            if self.latency:
+                await asyncio.sleep(self.latency)
+            status, content = (self.responder or self.default_reply)(body)
+        finally:
+            with self._lock:
+                self.in_flight -= 1
+        if status != 200:
+            return _error(status, content or "The server had an error.", "server_error")
+        prompt_tokens = sum(len(str(m.get("content", ""))) for m in body["messages"]) // 4
+        return web.json_response(
+            {
+                "id": f"chatcmpl-{len(self.requests)}",
+                "object": "chat.completion",
+                "created": int(time.time()),
+                "model": body["model"],
+                "choices": [
+                    {
+                        "index": 0,
+                        "message": {"role": "assistant", "content": content, "refusal": None},
+                        "finish_reason": "stop",
+                        "logprobs": None,
+                    }
+                ],
+                "usage": {
+                    "prompt_tokens": prompt_tokens,
+                    "completion_tokens": len(content) // 2,
+                    "total_tokens": prompt_tokens + len(content) // 2,
+                },
+            }
+        )
+
+
+def _check(body: Any) -> str | None:
+    if not isinstance(body, dict):
+        return "The request body must be a JSON object."
+    if not body.get("model"):
+        return "you must provide a model parameter"
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not messages:
+        return "'messages' must be a non-empty array"
+    for message in messages:
+        if message.get("role") not in ("system", "user", "assistant", "developer", "tool"):
+            return f"Invalid value for 'role': {message.get('role')!r}"
+        if not isinstance(message.get("content"), str):
+            return "message content must be a string"
+    fmt = body.get("response_format")
+    if fmt is None:
+        return None
+    if fmt.get("type") == "json_object":
+        if not any("json" in m["content"].lower() for m in messages):
+            return "'messages' must contain the word 'json' in some form, to use 'response_format' of type 'json_object'."
+        return None
+    if fmt.get("type") == "json_schema":
+        spec = fmt.get("json_schema") or {}
+        if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", str(spec.get("name", ""))):
+            return "Invalid 'response_format.json_schema.name'"
+        schema = spec.get("schema") or {}
+        if spec.get("strict"):
+            if schema.get("additionalProperties") is not False:
+                return "Invalid schema: 'additionalProperties' is required to be supplied and to be false."
+            if sorted(schema.get("required", [])) != sorted(schema.get("properties", {})):
+                return "Invalid schema: 'required' is required to include every key in 'properties'."
+        return None
+    return f"Invalid value for 'response_format.type': {fmt.get('type')!r}"
+
+
+def _error(status: int, message: str, kind: str) -> web.Response:
+    return web.json_response(
+        {"error": {"message": message, "type": kind, "param": None, "code": None}}, status=status
+    )

@@ -1,0 +1,42 @@
+"""The archive must reproduce the seed digest byte for byte, through the real CLI, arxiv and openai
+clients talking HTTP to the fakes."""
+
+from __future__ import annotations
+
+from tests.conftest import SEED_POST
+
+
+def test_build_reproduces_the_seed_byte_for_byte(seed_arxiv, fake_llm, make_project):
+    arxiv, arxiv_server = seed_arxiv
+    llm, llm_server = fake_llm
+    project = make_project(arxiv_server.url, llm_server.url)
+
+    result = project.run("build", "--date", "2026-02-18", check=True)
+
+    assert project.post("2026-02-18").read_bytes() == SEED_POST.read_bytes()
+    assert len(llm.requests) == 8
+    # the one summary line names the counts, the calls and the file
+    assert "fetched 8, shown 8" in result.stdout
+    assert "LLM calls 8" in result.stdout
+    assert "failures 0" in result.stdout
+    assert str(project.post("2026-02-18")) in result.stdout
+    # the query asked for both categories, OR-ed, over the window in GMT
+    query = arxiv.requests[0]["search_query"]
+    assert "cat:cs.SD OR cat:eess.AS" in query
+    assert "lastUpdatedDate:[202602170050 TO 202602180050]" in query
+    assert "sk-test-secret-key" not in result.stdout + result.stderr
+
+
+def test_rebuild_makes_no_llm_call_and_writes_the_same_file(seed_arxiv, fake_llm, make_project):
+    _, arxiv_server = seed_arxiv
+    llm, llm_server = fake_llm
+    project = make_project(arxiv_server.url, llm_server.url)
+    project.run("build", "--date", "2026-02-18", check=True)
+    first = project.post("2026-02-18").read_bytes()
+    calls = len(llm.requests)
+
+    result = project.run("build", "--date", "2026-02-18", check=True)
+
+    assert len(llm.requests) == calls
+    assert "LLM calls 0" in result.stdout
+    assert project.post("2026-02-18").read_bytes() == first
