@@ -36,7 +36,11 @@ class DiscordRuntime:
         """Log in over REST. With receive=True also sync the commands (if changed) and connect to the
         gateway in the background; without it (a one-off push) no gateway connection is made."""
         self.client = DigestBot(self.store, self.service, self.options)
-        await self.client.login(self._token)
+        try:
+            await self.client.login(self._token)
+        except BaseException:
+            await self.client.close()
+            raise
         log.info("discord: logged in as %s", self.client.user)
         if receive:
             await self.sync_commands()

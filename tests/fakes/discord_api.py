@@ -11,6 +11,7 @@ interaction acknowledged after 3 s, 429 with retry_after when asked to); every r
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 import re
@@ -37,6 +38,13 @@ LOADING = 1 << 7
 ACK_DEADLINE = 3.0
 
 _ids = itertools.count(1_400_000_000_000_000_000)
+
+
+def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+    # Exactly "application/json", as Discord sends it: discord.py compares the header literally.
+    return web.Response(
+        body=json.dumps(data).encode(), status=status, headers={**(headers or {}), "Content-Type": "application/json"}
+    )
 
 
 def snowflake() -> str:
@@ -109,9 +117,8 @@ def check_message(payload: dict) -> list[str]:
             problems.append(f"action row with {len(children)} components (max 5)")
         for child in children:
             custom_id = child.get("custom_id")
-            if child.get("type") == 2 and child.get("style") != 5:
-                if not custom_id:
-                    problems.append("button without custom_id")
+            if child.get("type") == 2 and child.get("style") != 5 and not custom_id:
+                problems.append("button without custom_id")
             if custom_id is not None:
                 if len(custom_id) > 100:
                     problems.append(f"custom_id longer than 100 ({len(custom_id)})")
@@ -270,16 +277,14 @@ class FakeDiscord:
             if left <= 0:
                 raise TimeoutError("fake Discord: condition not met in time")
             self._changed.clear()
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._changed.wait(), min(left, 0.2))
-            except TimeoutError:
-                pass
 
     def _error(self, status: int, code: int, message: str, violation: str | None = None) -> web.Response:
         if violation:
             self.violations.append(violation)
         self._touch()
-        return web.json_response({"code": code, "message": message}, status=status)
+        return _json({"code": code, "message": message}, status=status)
 
     def _message(self, channel_id: str, payload: dict, flags: int = 0, webhook_id: str | None = None) -> dict:
         message = {
@@ -330,10 +335,10 @@ class FakeDiscord:
 
     # -- REST -------------------------------------------------------------------------------------------
     async def _me(self, request: web.Request) -> web.Response:
-        return web.json_response(self.bot_user)
+        return _json(self.bot_user)
 
     async def _application(self, request: web.Request) -> web.Response:
-        return web.json_response(
+        return _json(
             {
                 "id": self.application_id,
                 "name": "arxiv-digest",
@@ -351,7 +356,7 @@ class FakeDiscord:
         )
 
     async def _gateway_info(self, request: web.Request) -> web.Response:
-        return web.json_response(
+        return _json(
             {
                 "url": self.gateway_url,
                 "shards": 1,
@@ -360,7 +365,7 @@ class FakeDiscord:
         )
 
     async def _list_commands(self, request: web.Request) -> web.Response:
-        return web.json_response(self.commands)
+        return _json(self.commands)
 
     async def _put_commands(self, request: web.Request) -> web.Response:
         if request.match_info["app"] != self.application_id:
@@ -391,7 +396,7 @@ class FakeDiscord:
             for command in payload
         ]
         self._touch()
-        return web.json_response(self.commands)
+        return _json(self.commands)
 
     async def _callback(self, request: web.Request) -> web.Response:
         record = self.interactions.get(request.match_info["id"])
@@ -440,7 +445,7 @@ class FakeDiscord:
             },
             "resource": resource,
         }
-        return web.json_response(body)
+        return _json(body)
 
     def _by_token(self, request: web.Request) -> Interaction | None:
         if request.match_info["app"] != self.application_id:
@@ -472,7 +477,7 @@ class FakeDiscord:
         record.first_followup_done = True
         record.followups.append(message)
         self._touch()
-        return web.json_response(message)
+        return _json(message)
 
     async def _get_webhook_message(self, request: web.Request) -> web.Response:
         record = self._by_token(request)
@@ -480,7 +485,7 @@ class FakeDiscord:
             return self._error(404, 10015, "Unknown Webhook")
         for message in record.messages() + ([record.original] if record.original else []):
             if request.match_info["mid"] in ("@original", message["id"]):
-                return web.json_response(message)
+                return _json(message)
         return self._error(404, 10008, "Unknown Message")
 
     async def _edit_webhook_message(self, request: web.Request) -> web.Response:
@@ -501,7 +506,7 @@ class FakeDiscord:
                 target[key] = payload[key]
         target["flags"] = target.get("flags", 0) & ~LOADING
         self._touch()
-        return web.json_response(target)
+        return _json(target)
 
     async def _delete_webhook_message(self, request: web.Request) -> web.Response:
         return web.Response(status=204)
@@ -515,11 +520,11 @@ class FakeDiscord:
 
     async def _get_channel(self, request: web.Request) -> web.Response:
         channel_id = request.match_info["cid"]
-        return self._channel_error(channel_id) or web.json_response(self.channels[channel_id])
+        return self._channel_error(channel_id) or _json(self.channels[channel_id])
 
     async def _list_messages(self, request: web.Request) -> web.Response:
         channel_id = request.match_info["cid"]
-        return self._channel_error(channel_id) or web.json_response(self.messages[channel_id][::-1])
+        return self._channel_error(channel_id) or _json(self.messages[channel_id][::-1])
 
     async def _post_message(self, request: web.Request) -> web.Response:
         channel_id = request.match_info["cid"]
@@ -539,7 +544,7 @@ class FakeDiscord:
                 "X-RateLimit-Scope": "user",
             }
             body = {"message": "You are being rate limited.", "retry_after": self.retry_after, "global": False}
-            return web.json_response(body, status=429, headers=headers)
+            return _json(body, status=429, headers=headers)
         payload = await self._payload(request)
         problems = check_message(payload)
         if problems:
@@ -547,7 +552,7 @@ class FakeDiscord:
         message = self._message(channel_id, payload)
         self.messages[channel_id].append(message)
         self._touch()
-        return web.json_response(message)
+        return _json(message)
 
     # -- gateway ------------------------------------------------------------------------------------------
     def _guild_payload(self) -> dict:
