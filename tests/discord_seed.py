@@ -37,7 +37,9 @@ def seed_records() -> tuple[dict, list[Paper], dict[str, Summary]]:
         )
         papers.append(paper)
         zh = record["zh"]
-        summaries[paper.versioned_id] = Summary(zh["translation"], zh["background"], zh["method"], zh["results"])
+        summaries[paper.versioned_id] = Summary(
+            zh["translation"], zh["background"], zh["method"], zh["results"]
+        )
     return data, papers, summaries
 
 
@@ -48,7 +50,9 @@ def seed_digest() -> Digest:
         key=Digest.make_key(SEED_DAY, data["categories"]),
         date=SEED_DAY,
         categories=tuple(data["categories"]),
-        window=Window(SEED_DAY, _when(window["start"]), _when(window["end"]), window["timezone"], window["anchor"]),
+        window=Window(
+            SEED_DAY, _when(window["start"]), _when(window["end"]), window["timezone"], window["anchor"]
+        ),
         fetched=len(papers),
         items=tuple(DigestItem(p, summaries[p.versioned_id]) for p in papers),
         language="zh",
@@ -72,7 +76,9 @@ def seed_store(store: Store, with_empty_day: bool = True) -> Digest:
             key=Digest.make_key(EMPTY_DAY, digest.categories),
             date=EMPTY_DAY,
             categories=digest.categories,
-            window=Window(EMPTY_DAY, start, start.replace(day=21), digest.window.timezone, digest.window.anchor),
+            window=Window(
+                EMPTY_DAY, start, start.replace(day=21), digest.window.timezone, digest.window.anchor
+            ),
             fetched=0,
             language="zh",
         )

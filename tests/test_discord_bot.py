@@ -22,6 +22,7 @@ from tests.fakes.discord_api import MANAGER, MEMBER, FakeDiscord, buttons, check
 
 
 def write_config(path: Path, fake: FakeDiscord, extra: str = "") -> Path:
+    data = path.parent / "data" / "digest.db"
     path.write_text(
         f"""
 [arxiv]
@@ -31,8 +32,8 @@ retries = 0
 timeout_seconds = 2
 
 [storage]
-database = "{path.parent / 'data' / 'digest.db'}"
-archive_dir = "{path.parent / 'archive'}"
+database = "{data}"
+archive_dir = "{path.parent}/archive"
 
 [discord]
 api_base_url = "{fake.api_base_url}"
@@ -202,7 +203,9 @@ async def test_only_channel_managers_subscribe(bot: Bot) -> None:
     await fake.wait_for(lambda: bad.messages())
     assert bad.messages()[0]["ephemeral"] and "cs.XX" in bad.messages()[0]["content"]
 
-    ok = await fake.slash(bot.channel, "digest", "subscribe", permissions=MANAGER, categories="eess.AS, cs.SD")
+    ok = await fake.slash(
+        bot.channel, "digest", "subscribe", permissions=MANAGER, categories="eess.AS, cs.SD"
+    )
     await fake.wait_for(lambda: ok.messages())
     sub = store.get_subscription("discord", bot.channel)
     assert sub.active and sub.categories == ("eess.AS", "cs.SD") and "papers" in sub.title

@@ -156,7 +156,9 @@ def test_split_loses_nothing_and_respects_the_limit() -> None:
 
 # -- hostile and oversized input -----------------------------------------------------------------------
 
-HOSTILE = "@everyone <@123456789012345678> <@&1> ||spoiler|| **bold `code ~~strike__ [x](javascript:alert(1)) "
+HOSTILE = (
+    "@everyone <@123456789012345678> <@&1> ||spoiler|| **bold `code ~~strike__ [x](javascript:alert(1)) "
+)
 
 
 def test_hostile_text_is_defused() -> None:

@@ -250,6 +250,9 @@ class DigestGroup(app_commands.Group):
 
 class DigestBot(discord.Client):
     def __init__(self, store: Store, service: DigestSource, options: BotOptions, **kwargs: Any) -> None:
+        # A text-only bot: discord.py's warnings about missing voice libraries are noise in its log.
+        discord.VoiceClient.warn_nacl = False
+        discord.VoiceClient.warn_dave = False
         intents = discord.Intents.none()
         intents.guilds = True  # slash commands need no privileged intents
         super().__init__(intents=intents, **kwargs)

@@ -43,7 +43,9 @@ _ids = itertools.count(1_400_000_000_000_000_000)
 def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
     # Exactly "application/json", as Discord sends it: discord.py compares the header literally.
     return web.Response(
-        body=json.dumps(data).encode(), status=status, headers={**(headers or {}), "Content-Type": "application/json"}
+        body=json.dumps(data).encode(),
+        status=status,
+        headers={**(headers or {}), "Content-Type": "application/json"},
     )
 
 
@@ -360,7 +362,12 @@ class FakeDiscord:
             {
                 "url": self.gateway_url,
                 "shards": 1,
-                "session_start_limit": {"total": 1000, "remaining": 999, "reset_after": 0, "max_concurrency": 1},
+                "session_start_limit": {
+                    "total": 1000,
+                    "remaining": 999,
+                    "reset_after": 0,
+                    "max_concurrency": 1,
+                },
             }
         )
 
@@ -405,11 +412,17 @@ class FakeDiscord:
         now = time.monotonic()
         if record.acked_at is not None:
             return self._error(
-                400, 40060, "Interaction has already been acknowledged.", f"interaction {record.id} acked twice"
+                400,
+                40060,
+                "Interaction has already been acknowledged.",
+                f"interaction {record.id} acked twice",
             )
         if now - record.created > ACK_DEADLINE:
             return self._error(
-                404, 10062, "Unknown interaction", f"interaction {record.id} acked after {now - record.created:.2f}s"
+                404,
+                10062,
+                "Unknown interaction",
+                f"interaction {record.id} acked after {now - record.created:.2f}s",
             )
         payload = await self._payload(request)
         kind = payload.get("type")
@@ -543,7 +556,11 @@ class FakeDiscord:
                 "X-RateLimit-Bucket": "fake-channel-bucket",
                 "X-RateLimit-Scope": "user",
             }
-            body = {"message": "You are being rate limited.", "retry_after": self.retry_after, "global": False}
+            body = {
+                "message": "You are being rate limited.",
+                "retry_after": self.retry_after,
+                "global": False,
+            }
             return _json(body, status=429, headers=headers)
         payload = await self._payload(request)
         problems = check_message(payload)
@@ -675,7 +692,9 @@ class FakeDiscord:
     async def _dispatch_interaction(self, payload: dict) -> Interaction:
         if not self._sockets:
             raise RuntimeError("no gateway connection to push the interaction to")
-        record = Interaction(id=payload["id"], token=payload["token"], payload=payload, created=time.monotonic())
+        record = Interaction(
+            id=payload["id"], token=payload["token"], payload=payload, created=time.monotonic()
+        )
         self.interactions[record.id] = record
         for ws in list(self._sockets):
             await self._send_event(ws, "INTERACTION_CREATE", payload)
@@ -730,4 +749,3 @@ class FakeDiscord:
 
 def buttons(message: dict) -> list[dict]:
     return [c for row in message.get("components") or [] for c in row.get("components") or []]
-
