@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import discord
 import discord.gateway
 import discord.http
@@ -27,7 +29,7 @@ def make_runtime(settings: Settings, store: Store, service: DigestSource) -> Dis
     configure_endpoints(settings.discord.api_base_url, settings.discord.gateway_url)
     digest = settings.digest
     options = BotOptions(
-        today=digest.today,
+        now=lambda: datetime.now(digest.zone),
         categories=tuple(digest.categories),
         language=digest.language,
         timezone=digest.timezone,

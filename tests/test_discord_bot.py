@@ -7,7 +7,9 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -45,6 +47,10 @@ gateway_url = "{fake.gateway_url}"
     return path
 
 
+def at(day: date, hour: int) -> datetime:
+    return datetime.combine(day, time(hour), tzinfo=ZoneInfo("Asia/Shanghai"))
+
+
 @dataclass
 class Bot:
     fake: FakeDiscord
@@ -69,7 +75,7 @@ async def start_bot(
     store = Store.open(settings.database_path)
     service = make_service(settings, store)
     runtime = discord_wiring.make_runtime(settings, store, service)
-    runtime.options = replace(runtime.options, today=lambda: SEED_DAY)
+    runtime.options = replace(runtime.options, now=lambda: at(SEED_DAY, 12))
     await runtime.start(receive=receive)
     if receive:
         await fake.wait_for(lambda: fake.connected)
@@ -175,7 +181,7 @@ async def test_bad_and_future_dates_get_an_ephemeral_line(bot: Bot) -> None:
 
 
 async def test_today_without_announcement_offers_the_latest(bot: Bot) -> None:
-    bot.runtime.client.options = replace(bot.runtime.client.options, today=lambda: EMPTY_DAY)
+    bot.runtime.client.options = replace(bot.runtime.client.options, now=lambda: at(EMPTY_DAY, 12))
     interaction = await bot.fake.slash(bot.channel, "digest", "today")
     await bot.fake.wait_for(lambda: len(interaction.followups) >= 2)
     header = interaction.followups[0]["embeds"][0]
@@ -258,3 +264,16 @@ async def test_push_posts_once_and_survives_429_missing_and_forbidden(
         await runtime.stop()
         service.store.close()
     assert fake.violations == []
+
+
+async def test_today_before_publish_time_does_not_build(bot: Bot) -> None:
+    """At 07:00 on the 19th the day's digest is not out yet: the answer is the latest one, and nothing
+    is built (the arXiv endpoint is unreachable here, so a build would answer with a failure)."""
+    next_day = SEED_DAY + timedelta(days=1)
+    bot.runtime.client.options = replace(bot.runtime.client.options, now=lambda: at(next_day, 7))
+    interaction = await bot.fake.slash(bot.channel, "digest", "today")
+    await bot.fake.wait_for(lambda: len(interaction.followups) >= 2)
+    header = interaction.followups[0]["embeds"][0]
+    assert header["title"] == "arXiv Daily – 2026-02-18"
+    assert "2026-02-19" in header["description"] and "09:30" in header["description"]
+    assert bot.service.get_digest(next_day) is None

@@ -10,7 +10,7 @@ import logging
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, time
 from typing import Any, Protocol
 
 import discord
@@ -46,11 +46,21 @@ class DigestSource(Protocol):
 
 @dataclass(frozen=True)
 class BotOptions:
-    today: Callable[[], date]  # today in the configured timezone
+    now: Callable[[], datetime]  # the time now, in the configured timezone
     categories: tuple[str, ...]  # the configured default set
     language: str
     timezone: str
-    publish_at: str
+    publish_at: str  # "HH:MM": the daily build + push
+
+    def today(self) -> date:
+        return self.now().date()
+
+    def published(self, day: date) -> bool:
+        """Whether the daily job has had its turn for `day`. Before that, asking for the day must not
+        build it: arXiv may not have announced yet, and a digest's membership is fixed once stored."""
+        now = self.now()
+        hour, minute = (int(p) for p in self.publish_at.split(":"))
+        return day < now.date() or (day == now.date() and now.time() >= time(hour, minute))
 
 
 _TEXT = {
@@ -59,6 +69,8 @@ _TEXT = {
         "future": "{day} 还没到，请选今天或更早的日期。",
         "no_announcement": "{day} 没有新的 arXiv 公告（周末或假期）。以下是最近一期：{latest}。",
         "nothing_yet": "{day} 没有新论文，也还没有更早的一期。",
+        "not_yet": "{day} 的日报将在 {at}（{tz}）发布。以下是最近一期：{latest}。",
+        "not_yet_none": "{day} 的日报将在 {at}（{tz}）发布，目前还没有更早的一期。",
         "failed": "暂时无法生成 {day} 的日报，请稍后再试。",
         "refused": "只有拥有「管理频道」权限的成员才能订阅或退订。",
         "guild_only": "订阅只能在服务器频道里设置。",
@@ -79,6 +91,8 @@ _TEXT = {
             "No arXiv announcement on {day} (weekend or holiday). Here is the latest digest: {latest}."
         ),
         "nothing_yet": "No new papers on {day}, and no earlier digest yet.",
+        "not_yet": "The digest of {day} comes out at {at} ({tz}). Here is the latest one: {latest}.",
+        "not_yet_none": "The digest of {day} comes out at {at} ({tz}); there is no earlier digest yet.",
         "failed": "The digest of {day} could not be made right now; try again later.",
         "refused": "Only members who can manage this channel can subscribe or unsubscribe it.",
         "guild_only": "Subscriptions are set up in server channels.",
@@ -301,14 +315,24 @@ class DigestBot(discord.Client):
     async def answer_digest(self, interaction: discord.Interaction, day: date, *, today: bool) -> None:
         categories = self.channel_categories(interaction)
         await interaction.response.defer(thinking=True)  # a build can take minutes
-        try:
-            digest = self.service.get_digest(day, categories)
-            if digest is None:
-                digest = await self.service.ensure_digest(day, categories)
-        except Exception:
-            log.exception("discord: digest of %s could not be made", day)
-            await self.notice(interaction, "failed", day=day.isoformat())
+        opts = self.options
+        when = {"day": day.isoformat(), "at": opts.publish_at, "tz": opts.timezone}
+        digest = self.service.get_digest(day, categories)
+        if digest is None and not opts.published(day):
+            latest = self.service.latest_digest(categories, on_or_before=day, non_empty=True)
+            if latest is None:
+                await self.notice(interaction, "not_yet_none", **when)
+                return
+            note = self.text("not_yet", latest=latest.date.isoformat(), **when)
+            await self.send_digest(interaction, latest, note)
             return
+        if digest is None:
+            try:
+                digest = await self.service.ensure_digest(day, categories)
+            except Exception:
+                log.exception("discord: digest of %s could not be made", day)
+                await self.notice(interaction, "failed", day=day.isoformat())
+                return
         note = None
         if today and not digest.items:
             latest = self.service.latest_digest(categories, on_or_before=day, non_empty=True)
@@ -317,6 +341,9 @@ class DigestBot(discord.Client):
                 digest = latest
             else:
                 note = self.text("nothing_yet", day=day.isoformat())
+        await self.send_digest(interaction, digest, note)
+
+    async def send_digest(self, interaction: discord.Interaction, digest: Digest, note: str | None) -> None:
         for message in render.digest_messages(digest, note=note):
             await send(interaction.followup, message)
 
