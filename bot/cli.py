@@ -95,12 +95,13 @@ async def _push(settings: Settings, args: argparse.Namespace) -> int:
     from bot.wiring import make_service
 
     day = _day(args.date, settings)
+    tokens = {"telegram": settings.secrets.telegram_bot_token, "discord": settings.secrets.discord_bot_token}
+    if not any(token for name, token in tokens.items() if args.platform in (None, name)):
+        wanted = {"telegram": "TELEGRAM_BOT_TOKEN", "discord": "DISCORD_BOT_TOKEN"}
+        names = [wanted[args.platform]] if args.platform else list(wanted.values())
+        raise ConfigError(f"no bot token: set {' or '.join(names)}")
     service = make_service(settings)
     runtimes = make_runtimes(settings, service, only=args.platform)
-    if not runtimes:
-        wanted = args.platform or "telegram or discord"
-        raise ConfigError(f"no bot token set for {wanted} (TELEGRAM_BOT_TOKEN / DISCORD_BOT_TOKEN)")
-    total = 0
     try:
         for runtime in runtimes:
             await runtime.start(receive=False)
@@ -109,7 +110,6 @@ async def _push(settings: Settings, args: argparse.Namespace) -> int:
             finally:
                 await runtime.stop()
             print(f"{runtime.name}: {sent} messages sent for {day}")
-            total += sent
     finally:
         service.store.close()
     return 0

@@ -114,9 +114,16 @@ class FakeArxiv:
         self.entries = [e for e in self.entries if e.id.rsplit("v", 1)[0] != base] + [entry]
 
     def visible(self) -> list[Entry]:
-        if self.now is None:
-            return list(self.entries)
-        return [e for e in self.entries if e.announce_at is None or e.announce_at <= self.now]
+        """What the API shows now: per paper, its newest announced version only (as arXiv does)."""
+        shown: dict[str, Entry] = {}
+        for e in self.entries:
+            if self.now is not None and e.announce_at is not None and e.announce_at > self.now:
+                continue
+            base, version = e.id.rsplit("v", 1)
+            kept = shown.get(base)
+            if kept is None or int(kept.id.rsplit("v", 1)[1]) < int(version):
+                shown[base] = e
+        return list(shown.values())
 
     def app(self) -> web.Application:
         app = web.Application()

@@ -1,0 +1,75 @@
+"""Anything a user can get wrong is refused with a short message, exit status 2, and nothing written."""
+
+from __future__ import annotations
+
+import pytest
+
+BAD_CONFIGS = {
+    "anchor": ('[digest]\nanchor = "8:50"\n', "digest.anchor: '8:50' is not a time of day as HH:MM"),
+    "timezone": ('[digest]\ntimezone = "Asia/Beijing"\n', "unknown timezone 'Asia/Beijing'"),
+    "category": ('[digest]\ncategories = ["cs.SD", "cs.XYZ"]\n', "unknown arXiv category: cs.XYZ"),
+    "language": ('[digest]\nlanguage = "fr"\n', "digest.language"),
+    "toml": ("[digest\ncategories = 1\n", "is not valid TOML"),
+    "key": ('[digest]\ncategory = ["cs.SD"]\n', "unknown config key [digest] 'category'"),
+    "type": ("[llm]\nconcurrency = 0\n", "llm.concurrency"),
+}
+
+
+def _assert_refused(project, result, message):
+    assert result.returncode == 2, result.stderr
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert not (project.root / "data").exists()
+    assert not (project.root / "archive").exists()
+
+
+@pytest.mark.parametrize("name", sorted(BAD_CONFIGS))
+def test_bad_config_is_refused(name, seed_arxiv, make_project):
+    _, server = seed_arxiv
+    project = make_project(server.url)
+    text, message = BAD_CONFIGS[name]
+    project.config.write_text(text, encoding="utf-8")
+    _assert_refused(project, project.run("build", "--date", "2026-02-18"), message)
+
+
+@pytest.mark.parametrize("value", ["2026-02-30", "18/02/2026", "2026-2-18", "tomorrow"])
+def test_bad_date_is_refused(value, seed_arxiv, make_project):
+    arxiv, server = seed_arxiv
+    project = make_project(server.url)
+    result = project.run("build", "--date", value)
+    _assert_refused(project, result, f"bad date {value!r}")
+    assert arxiv.requests == []
+
+
+def test_unknown_category_flag_is_refused(seed_arxiv, make_project):
+    arxiv, server = seed_arxiv
+    project = make_project(server.url)
+    _assert_refused(
+        project, project.run("build", "--date", "2026-02-18", "--categories", "cs.AI,cs.FOO"), "cs.FOO"
+    )
+    assert arxiv.requests == []
+
+
+def test_missing_config_file_is_refused(seed_arxiv, make_project, tmp_path):
+    _, server = seed_arxiv
+    project = make_project(server.url)
+    missing = tmp_path / "nope.toml"
+    _assert_refused(
+        project, project.run("build", "--config", str(missing)), f"config file not found: {missing}"
+    )
+
+
+def test_push_without_a_token_is_refused(seed_arxiv, make_project):
+    _, server = seed_arxiv
+    project = make_project(server.url)
+    result = project.run("push", "--date", "2026-02-18", "--platform", "telegram")
+    _assert_refused(project, result, "no bot token: set TELEGRAM_BOT_TOKEN")
+
+
+def test_help_lists_every_command(seed_arxiv, make_project):
+    _, server = seed_arxiv
+    project = make_project(server.url)
+    out = project.run("--help").stdout
+    for command in ("build", "push", "run"):
+        assert command in out

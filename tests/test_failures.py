@@ -1,0 +1,155 @@
+"""Outside failures are retried, recorded and survived; the next build picks up where the last stopped."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+from tests.conftest import SEED_POST
+
+
+def _statuses(project):
+    db = sqlite3.connect(project.database)
+    return dict(db.execute("select paper_id, status from summaries").fetchall())
+
+
+def test_llm_down_archives_every_paper_and_a_later_build_fills_in_only_the_missing(
+    seed_arxiv, fake_llm, make_project
+):
+    _, arxiv_server = seed_arxiv
+    llm, llm_server = fake_llm
+    project = make_project(arxiv_server.url, llm_server.url)
+    llm.responder = lambda body: (500, "The server had an error while processing your request.")
+
+    result = project.run("build", "--date", "2026-02-18", check=True)
+
+    post = project.post("2026-02-18").read_text(encoding="utf-8")
+    assert post.count("\n## ") == 8  # every paper archived ...
+    assert "Large audio language models struggle" in post  # ... with its original abstract
+    assert "<details>" not in post
+    assert "failures 8" in result.stdout
+    assert set(_statuses(project).values()) == {"failed"}
+    # the openai client retried each 500 (retries = 2 in the test config) before giving up
+    assert len(llm.requests) == 8 * 3
+
+    llm.responder = None  # the LLM is back
+    seen = len(llm.requests)
+    result = project.run("build", "--date", "2026-02-18", check=True)
+
+    assert len(llm.requests) - seen == 8
+    assert project.post("2026-02-18").read_bytes() == SEED_POST.read_bytes()
+    assert set(_statuses(project).values()) == {"ok"}
+
+    seen = len(llm.requests)
+    project.run("build", "--date", "2026-02-18", check=True)
+    assert len(llm.requests) == seen  # nothing left to do: zero LLM calls
+
+
+def test_only_failed_papers_are_retried(seed_arxiv, fake_llm, make_project):
+    _, arxiv_server = seed_arxiv
+    llm, llm_server = fake_llm
+    project = make_project(arxiv_server.url, llm_server.url)
+    default = llm.default_reply
+    llm.responder = lambda body: (503, "overloaded") if "2602.15651v1" in json.dumps(body) else default(body)
+
+    result = project.run("build", "--date", "2026-02-18", check=True)
+    assert "failures 1" in result.stdout
+    assert _statuses(project)["2602.15651v1"] == "failed"
+
+    llm.responder = None
+    llm.requests.clear()
+    project.run("build", "--date", "2026-02-18", check=True)
+    assert [b["messages"][1]["content"].split("\n")[0] for b in llm.requests] == ["arXiv ID: 2602.15651v1"]
+    assert project.post("2026-02-18").read_bytes() == SEED_POST.read_bytes()
+
+
+def test_malformed_json_is_re_asked_once(seed_arxiv, fake_llm, make_project):
+    _, arxiv_server = seed_arxiv
+    llm, llm_server = fake_llm
+    project = make_project(arxiv_server.url, llm_server.url)
+    default = llm.default_reply
+
+    def garbled_first(body):
+        if len(body["messages"]) == 2:  # first ask: broken JSON; the re-ask carries the broken reply
+            return 200, '{"translation": "cut off'
+        return default(body)
+
+    llm.responder = garbled_first
+    result = project.run("build", "--date", "2026-02-18", check=True)
+
+    assert "LLM calls 16" in result.stdout and "failures 0" in result.stdout
+    reask = next(b for b in llm.requests if len(b["messages"]) == 4)
+    assert "not valid JSON" in reask["messages"][3]["content"]
+    assert project.post("2026-02-18").read_bytes() == SEED_POST.read_bytes()
+
+
+def test_garbage_twice_is_recorded_as_failed(seed_arxiv, fake_llm, make_project):
+    _, arxiv_server = seed_arxiv
+    llm, llm_server = fake_llm
+    project = make_project(arxiv_server.url, llm_server.url)
+    llm.responder = lambda body: (200, json.dumps({"translation": "only this"}))
+
+    result = project.run("build", "--date", "2026-02-18", check=True)
+
+    assert "failures 8" in result.stdout
+    db = sqlite3.connect(project.database)
+    errors = {row[0] for row in db.execute("select error from summaries")}
+    assert errors == {
+        "malformed reply: these fields were missing, empty or not strings: background, method, results"
+    }
+
+
+def test_arxiv_503s_are_retried(seed_arxiv, fake_llm, make_project):
+    arxiv, arxiv_server = seed_arxiv
+    _, llm_server = fake_llm
+    project = make_project(arxiv_server.url, llm_server.url)
+    arxiv.fail_next = [503, 429]
+
+    project.run("build", "--date", "2026-02-18", check=True)
+
+    assert len(arxiv.requests) == 3
+    assert project.post("2026-02-18").read_bytes() == SEED_POST.read_bytes()
+
+
+def test_arxiv_down_gives_a_clear_error_and_no_digest(seed_arxiv, make_project):
+    arxiv, arxiv_server = seed_arxiv
+    project = make_project(arxiv_server.url)
+    arxiv.fail_next = [503] * 10
+
+    result = project.run("build", "--date", "2026-02-18")
+
+    assert result.returncode == 1
+    assert "arXiv API unreachable" in result.stderr and "HTTP 503" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not project.post("2026-02-18").exists()
+    db = sqlite3.connect(project.database)
+    assert db.execute("select count(*) from digests").fetchone()[0] == 0
+    # once arXiv is back, the build goes through
+    arxiv.fail_next = []
+    project.run("build", "--date", "2026-02-18", check=True)
+    assert project.post("2026-02-18").exists()
+
+
+def test_arxiv_paging_reads_every_page(seed_arxiv, fake_llm, make_project):
+    arxiv, arxiv_server = seed_arxiv
+    _, llm_server = fake_llm
+    project = make_project(arxiv_server.url, llm_server.url, extra="")
+    text = project.config.read_text().replace("retries = 3", "retries = 3\npage_size = 3")
+    project.config.write_text(text)
+
+    project.run("build", "--date", "2026-02-18", check=True)
+
+    assert [r["start"] for r in arxiv.requests] == ["0", "3", "6"]
+    assert project.post("2026-02-18").read_bytes() == SEED_POST.read_bytes()
+
+
+def test_without_an_llm_the_build_archives_abstracts_and_says_so_once(seed_arxiv, make_project):
+    _, arxiv_server = seed_arxiv
+    project = make_project(arxiv_server.url)
+
+    result = project.run("build", "--date", "2026-02-18", check=True)
+
+    assert result.stderr.count("no LLM configured") == 1
+    assert "abstract only 8" in result.stdout
+    post = project.post("2026-02-18").read_text(encoding="utf-8")
+    assert post.count("\n## ") == 8 and "<details>" not in post

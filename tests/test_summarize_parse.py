@@ -1,0 +1,37 @@
+"""The LLM reply parser: what it accepts, what it refuses, and the reason it gives for the re-ask."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from digest.summarize import MalformedReply, parse_reply
+
+GOOD = {"translation": "译文", "background": "- a  \n- b  ", "method": "m", "results": "r 0.50"}
+
+
+def test_accepts_the_four_fields_and_keeps_markdown_line_breaks():
+    summary = parse_reply(json.dumps(GOOD))
+    assert summary.background == "- a  \n- b  "
+    assert summary.results == "r 0.50"
+
+
+def test_accepts_a_fenced_reply_from_a_local_server():
+    assert parse_reply("```json\n" + json.dumps(GOOD) + "\n```").method == "m"
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        ("", "empty"),
+        ("not json", "not valid JSON"),
+        ("[1, 2]", "not an object"),
+        (json.dumps({**GOOD, "method": ""}), "method"),
+        (json.dumps({**GOOD, "results": 3}), "results"),
+        (json.dumps({"translation": "x"}), "background, method, results"),
+    ],
+)
+def test_refuses_garbage_with_a_reason(content, reason):
+    with pytest.raises(MalformedReply, match=reason):
+        parse_reply(content)
