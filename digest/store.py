@@ -464,9 +464,7 @@ class Store:
     # -- platform state -----------------------------------------------------------------------
     def get_state(self, platform: str, key: str) -> str | None:
         rows = list(
-            self.db.query(
-                "select value from platform_state where platform = ? and key = ?", [platform, key]
-            )
+            self.db.query("select value from platform_state where platform = ? and key = ?", [platform, key])
         )
         return rows[0]["value"] if rows else None
 
