@@ -17,9 +17,11 @@ from adapters.discord.runtime import DiscordRuntime
 from bot import discord_wiring
 from bot.wiring import make_service
 from config.settings import load_settings
+from digest.models import Paper, Summary, SummaryRecord
 from digest.service import DigestService
 from digest.store import Store
 from tests.discord_seed import EMPTY_DAY, SEED_DAY, seed_digest, seed_store
+from tests.fakes import discord_api
 from tests.fakes.discord_api import MANAGER, MEMBER, FakeDiscord, buttons, check_message
 
 
@@ -112,6 +114,14 @@ async def test_commands_registered_once(bot: Bot, tmp_path: Path) -> None:
     finally:
         await runtime.stop()
         service.store.close()
+    # Commands deleted on Discord's side (or changed here) are registered again.
+    fake.commands = []
+    runtime, service = await start_bot(fake, tmp_path)
+    try:
+        assert fake.command_puts == 2 and fake.commands[0]["name"] == "digest"
+    finally:
+        await runtime.stop()
+        service.store.close()
 
 
 async def test_digest_date_is_deferred_then_answered_with_header_and_cards(bot: Bot) -> None:
@@ -128,6 +138,7 @@ async def test_digest_date_is_deferred_then_answered_with_header_and_cards(bot: 
     cards = [e for m in messages[1:] for e in m["embeds"]]
     assert [c["url"] for c in cards] == [i.paper.abs_url for i in seed_digest().items]
     assert len([b for m in messages for b in buttons(m)]) == 8
+    assert all(m["allowed_mentions"] == {"parse": []} for m in messages)  # nobody is pinged
     assert fake.violations == []
 
 
@@ -277,3 +288,74 @@ async def test_today_before_publish_time_does_not_build(bot: Bot) -> None:
     assert header["title"] == "arXiv Daily – 2026-02-18"
     assert "2026-02-19" in header["description"] and "09:30" in header["description"]
     assert bot.service.get_digest(next_day) is None
+
+
+async def test_a_long_breakdown_is_split_over_several_ephemeral_messages(bot: Bot) -> None:
+    item = seed_digest().items[0]
+    long = Paper(**{**item.paper.__dict__, "base_id": "2602.99999", "title": "Long " * 80})
+    summary = Summary("译文。" * 500, "背景句子。" * 3000, "- 方法要点。\n" * 2000, "结果。" * 4000)
+    bot.store.upsert_papers([long])
+    bot.store.save_summary(SummaryRecord(long.versioned_id, "ok", summary), "gpt-4o-mini", "zh", "seed")
+    custom_id = f"arxiv-digest:bd:{long.versioned_id}"
+    card = {
+        "id": "1400000000000999999",
+        "channel_id": bot.channel,
+        "type": 0,
+        "content": "",
+        "author": bot.fake.bot_user,
+        "attachments": [],
+        "embeds": [],
+        "mentions": [],
+        "mention_roles": [],
+        "mention_everyone": False,
+        "pinned": False,
+        "tts": False,
+        "timestamp": "2026-02-18T01:30:00+00:00",
+        "edited_timestamp": None,
+        "flags": 0,
+        "components": [
+            {"type": 1, "components": [{"type": 2, "style": 2, "label": "x", "custom_id": custom_id}]}
+        ],
+    }
+    press = await bot.fake.press(card, custom_id)
+    await bot.fake.wait_for(lambda: len(press.messages()) >= 3)
+    await asyncio.sleep(0.3)
+    messages = press.messages()
+    assert all(m["ephemeral"] for m in messages)
+    assert all(check_message(m) == [] for m in messages)
+    text = "".join(e["description"] for m in messages for e in m["embeds"])
+    assert text.count("方法要点") == 2000 and text.count("结果。") == 4000
+    assert bot.fake.violations == []
+
+
+async def test_the_fake_refuses_a_late_acknowledgement(
+    bot: Bot, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The 3-second rule is enforced by the fake (so the tests above would catch a slow answer)."""
+    caplog.set_level(logging.CRITICAL)
+    monkeypatch.setattr(discord_api, "ACK_DEADLINE", 0.0)
+    interaction = await bot.fake.slash(bot.channel, "digest", "status")
+    await bot.fake.wait_for(lambda: bot.fake.violations)
+    assert "acked after" in bot.fake.violations[0] and interaction.acked_at is None
+
+
+def test_the_fake_checks_discords_limits() -> None:
+    embed = {"title": "t", "description": "d"}
+    assert check_message({"embeds": [embed] * 10}) == []
+    assert check_message({"embeds": [embed] * 11})
+    assert check_message({"embeds": [{"description": "x" * 4000}, {"description": "x" * 2001}]})
+    assert check_message({"embeds": [{"title": "x" * 257}]})
+    assert check_message({"embeds": [{"fields": [{"name": "n", "value": "v" * 1025}]}]})
+    assert check_message({"embeds": [{"fields": [{"name": "n", "value": ""}]}]})
+    assert check_message({"embeds": [{"footer": {"text": "f" * 2049}}]})
+    assert check_message({"embeds": [{"author": {"name": "a" * 257}}]})
+    button = {"type": 2, "style": 2, "label": "b"}
+    row = {"type": 1, "components": [{**button, "custom_id": f"id{i}"} for i in range(5)]}
+    assert check_message({"components": [row]}) == []
+    assert check_message({"components": [row, row]})  # duplicate custom_ids
+    six = {"type": 1, "components": [{**button, "custom_id": f"id{i}"} for i in range(6)]}
+    assert check_message({"components": [six]})
+    rows = [{"type": 1, "components": [{**button, "custom_id": f"r{r}"}]} for r in range(6)]
+    assert check_message({"components": rows})
+    assert check_message({"components": [{"type": 1, "components": [{**button, "custom_id": "x" * 101}]}]})
+    assert check_message({})

@@ -6,6 +6,7 @@ then sent as follow-ups: the header, then the cards, packed by `render`.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 from collections.abc import Callable, Sequence
@@ -83,6 +84,7 @@ _TEXT = {
         "status_none": "还没有任何一期日报。",
         "unknown_button": "这个按钮已失效或无法识别。",
         "bad_categories": "{error}",
+        "error": "出了点问题，请稍后再试。",
     },
     "en": {
         "bad_date": "Bad date {value!r}: use YYYY-MM-DD, e.g. 2026-02-18.",
@@ -105,6 +107,7 @@ _TEXT = {
         "status_none": "No digest yet.",
         "unknown_button": "This button is no longer valid or was not recognised.",
         "bad_categories": "{error}",
+        "error": "Something went wrong; please try again later.",
     },
 }
 
@@ -275,6 +278,7 @@ class DigestBot(discord.Client):
         self.options = options
         self.tree = app_commands.CommandTree(self)
         self.tree.add_command(DigestGroup(self))
+        self.tree.on_error = self.on_command_error  # type: ignore[method-assign]
 
     async def setup_hook(self) -> None:
         self.add_dynamic_items(BreakdownButton)
@@ -358,6 +362,14 @@ class DigestBot(discord.Client):
         await interaction.response.send_message(embeds=first, ephemeral=True, allowed_mentions=NO_MENTIONS)
         for embeds in rest:
             await interaction.followup.send(embeds=embeds, ephemeral=True, allowed_mentions=NO_MENTIONS)
+
+    async def on_command_error(
+        self, interaction: discord.Interaction, error: app_commands.AppCommandError
+    ) -> None:
+        """Log it, and tell the member something went wrong rather than leave 'thinking…' forever."""
+        log.error("discord: /%s failed", getattr(interaction.command, "qualified_name", "?"), exc_info=error)
+        with contextlib.suppress(discord.HTTPException):
+            await self.notice(interaction, "error")
 
     async def on_interaction(self, interaction: discord.Interaction) -> None:
         """Answer component presses that discord.py would silently drop: ids that are not ours, or that
