@@ -226,6 +226,12 @@ async def test_only_channel_managers_subscribe(bot: Bot) -> None:
     await fake.wait_for(lambda: ok.messages())
     sub = store.get_subscription("discord", bot.channel)
     assert sub.active and sub.categories == ("eess.AS", "cs.SD") and "papers" in sub.title
+    assert "权限" not in ok.messages()[0]["content"]
+
+    fake.app_permissions = discord_api.VIEW_CHANNEL | discord_api.SEND_MESSAGES  # no Embed Links
+    warned = await fake.slash(bot.channel, "digest", "subscribe", permissions=MANAGER)
+    await fake.wait_for(lambda: warned.messages())
+    assert "嵌入链接" in warned.messages()[0]["content"]
 
     status = await fake.slash(bot.channel, "digest", "status")
     await fake.wait_for(lambda: status.messages())

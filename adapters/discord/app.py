@@ -18,6 +18,7 @@ import discord
 from discord import app_commands
 
 from adapters.discord import render
+from adapters.discord.texts import TEXTS
 from config.settings import ConfigError, check_categories, parse_date
 from digest.models import Digest, Paper, Summary
 from digest.store import Store
@@ -62,54 +63,6 @@ class BotOptions:
         now = self.now()
         hour, minute = (int(p) for p in self.publish_at.split(":"))
         return day < now.date() or (day == now.date() and now.time() >= time(hour, minute))
-
-
-_TEXT = {
-    "zh": {
-        "bad_date": "日期无效：{value!r}，请用 YYYY-MM-DD，例如 2026-02-18。",
-        "future": "{day} 还没到，请选今天或更早的日期。",
-        "no_announcement": "{day} 没有新的 arXiv 公告（周末或假期）。以下是最近一期：{latest}。",
-        "nothing_yet": "{day} 没有新论文，也还没有更早的一期。",
-        "not_yet": "{day} 的日报将在 {at}（{tz}）发布。以下是最近一期：{latest}。",
-        "not_yet_none": "{day} 的日报将在 {at}（{tz}）发布，目前还没有更早的一期。",
-        "failed": "暂时无法生成 {day} 的日报，请稍后再试。",
-        "refused": "只有拥有「管理频道」权限的成员才能订阅或退订。",
-        "guild_only": "订阅只能在服务器频道里设置。",
-        "subscribed": "本频道已订阅 arXiv 日报（{categories}），每天 {at}（{tz}）推送。",
-        "unsubscribed": "本频道已退订 arXiv 日报。",
-        "not_subscribed": "本频道没有订阅。",
-        "status_on": "本频道订阅了 {categories}，每天 {at}（{tz}）推送。",
-        "status_off": "本频道未订阅（`/digest subscribe` 可订阅）。",
-        "status_latest": "最近一期：{day}，{shown} 篇。",
-        "status_none": "还没有任何一期日报。",
-        "unknown_button": "这个按钮已失效或无法识别。",
-        "bad_categories": "{error}",
-        "error": "出了点问题，请稍后再试。",
-    },
-    "en": {
-        "bad_date": "Bad date {value!r}: use YYYY-MM-DD, e.g. 2026-02-18.",
-        "future": "{day} is in the future; pick today or an earlier day.",
-        "no_announcement": (
-            "No arXiv announcement on {day} (weekend or holiday). Here is the latest digest: {latest}."
-        ),
-        "nothing_yet": "No new papers on {day}, and no earlier digest yet.",
-        "not_yet": "The digest of {day} comes out at {at} ({tz}). Here is the latest one: {latest}.",
-        "not_yet_none": "The digest of {day} comes out at {at} ({tz}); there is no earlier digest yet.",
-        "failed": "The digest of {day} could not be made right now; try again later.",
-        "refused": "Only members who can manage this channel can subscribe or unsubscribe it.",
-        "guild_only": "Subscriptions are set up in server channels.",
-        "subscribed": "This channel now gets the arXiv digest ({categories}) daily at {at} ({tz}).",
-        "unsubscribed": "This channel no longer gets the arXiv digest.",
-        "not_subscribed": "This channel was not subscribed.",
-        "status_on": "This channel is subscribed to {categories}, daily at {at} ({tz}).",
-        "status_off": "This channel is not subscribed (use `/digest subscribe`).",
-        "status_latest": "Latest digest: {day}, {shown} papers.",
-        "status_none": "No digest yet.",
-        "unknown_button": "This button is no longer valid or was not recognised.",
-        "bad_categories": "{error}",
-        "error": "Something went wrong; please try again later.",
-    },
-}
 
 
 class BreakdownButton(discord.ui.DynamicItem[discord.ui.Button], template=render.BREAKDOWN_TEMPLATE):
@@ -217,15 +170,14 @@ class DigestGroup(app_commands.Group):
             title = f"{interaction.guild.name} {title}".strip()
         bot.store.subscribe(PLATFORM, str(interaction.channel_id), chosen, title=title[:200])
         log.info("discord channel %s subscribed to %s", interaction.channel_id, ",".join(chosen))
-        await interaction.response.send_message(
-            bot.text(
-                "subscribed",
-                categories=", ".join(chosen),
-                at=bot.options.publish_at,
-                tz=bot.options.timezone,
-            ),
-            allowed_mentions=NO_MENTIONS,
+        answer = bot.text(
+            "subscribed", categories=", ".join(chosen), at=bot.options.publish_at, tz=bot.options.timezone
         )
+        # An interaction can be answered anywhere, but the daily push needs these in the channel itself.
+        mine = interaction.app_permissions
+        if not (mine.view_channel and mine.send_messages and mine.embed_links):
+            answer += "\n" + bot.text("missing_permissions")
+        await interaction.response.send_message(answer, allowed_mentions=NO_MENTIONS)
 
     @app_commands.command(name="unsubscribe", description="Stop the daily digest in this channel")
     async def unsubscribe(self, interaction: discord.Interaction) -> None:
@@ -285,7 +237,7 @@ class DigestBot(discord.Client):
 
     # -- helpers ------------------------------------------------------------------------------------
     def text(self, key: str, **values: Any) -> str:
-        table = _TEXT.get(self.options.language, _TEXT["en"])
+        table = TEXTS.get(self.options.language, TEXTS["en"])
         return table[key].format(**values)
 
     async def notice(self, interaction: discord.Interaction, key: str, **values: Any) -> None:

@@ -30,7 +30,9 @@ VIEW_CHANNEL = 1 << 10
 SEND_MESSAGES = 1 << 11
 MANAGE_CHANNELS = 1 << 4
 USE_APPLICATION_COMMANDS = 1 << 31
+EMBED_LINKS = 1 << 14
 MEMBER = VIEW_CHANNEL | SEND_MESSAGES | USE_APPLICATION_COMMANDS
+BOT = VIEW_CHANNEL | SEND_MESSAGES | EMBED_LINKS  # what the README's invite link grants
 MANAGER = MEMBER | MANAGE_CHANNELS
 
 EPHEMERAL = 1 << 6
@@ -188,6 +190,7 @@ class FakeDiscord:
         self.violations: list[str] = []
         self.requests: list[tuple[str, str]] = []
         self.identified = 0
+        self.app_permissions = BOT  # the bot's permissions in every channel, as interactions report them
         self.rate_limit_posts = 0  # answer this many channel posts with 429 first
         self.retry_after = 0.3
         self.rate_limited = 0
@@ -713,7 +716,7 @@ class FakeDiscord:
             "channel_id": channel_id,
             "channel": {**channel, "permissions": str(permissions)},
             "member": self._member(permissions),
-            "app_permissions": str(MANAGER),
+            "app_permissions": str(self.app_permissions),
             "locale": "en-US",
             "guild_locale": "en-US",
             "entitlements": [],
