@@ -220,3 +220,11 @@ async def test_push_posts_once_to_subscribed_channels_only(env: Env) -> None:
         store.close()
     assert fake.violations == []
     assert fake.token not in out
+
+
+async def test_a_refused_token_is_a_clear_error(env: Env) -> None:
+    env.env["DISCORD_BOT_TOKEN"] = "not-the-token"
+    code, out = await env.run_once("push", "--date", "2026-02-18", "--platform", "discord")
+    assert code == 2, out
+    assert "Discord refused the bot token" in out and "Traceback" not in out
+    assert "not-the-token" not in out

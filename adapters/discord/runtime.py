@@ -10,8 +10,11 @@ import json
 import logging
 from datetime import date
 
+import discord
+
 from adapters.discord.app import PLATFORM, BotOptions, DigestBot, DigestSource
 from adapters.discord.push import push_digest
+from config.settings import ConfigError
 from digest.store import Store
 
 log = logging.getLogger(__name__)
@@ -38,12 +41,19 @@ class DiscordRuntime:
         self.client = DigestBot(self.store, self.service, self.options)
         try:
             await self.client.login(self._token)
+        except discord.LoginFailure:
+            await self.client.close()
+            raise ConfigError("Discord refused the bot token (check DISCORD_BOT_TOKEN)") from None
         except BaseException:
             await self.client.close()
             raise
         log.info("discord: logged in as %s", self.client.user)
         if receive:
-            await self.sync_commands()
+            try:
+                await self.sync_commands()
+            except discord.HTTPException as err:
+                # The commands registered before still work; try again at the next start.
+                log.error("discord: could not sync the commands (%s %s)", err.status, err.text)
             self._task = asyncio.create_task(self._connect(), name="discord-gateway")
 
     async def _connect(self) -> None:
