@@ -104,6 +104,7 @@ class ArxivSettings(_Section):
     lookback_days: int = Field(ge=0, le=60)
     html_url: str
     pdf_url: str
+    fulltext: bool = True
     timeout_seconds: float = Field(gt=0)
     retries: int = Field(ge=0, le=10)
     page_size: int = Field(ge=1, le=2000)
@@ -115,6 +116,15 @@ class LLMSettings(_Section):
     timeout_seconds: float = Field(gt=0)
     retries: int = Field(ge=0, le=10)
     temperature: float = Field(ge=0, le=2)
+    paper_token_budget: int = Field(ge=500)
+    digest_token_budget: int = Field(ge=0)
+    price_input_per_million: float = Field(ge=0)
+    price_output_per_million: float = Field(ge=0)
+
+    def cost(self, prompt_tokens: int, completion_tokens: int) -> float:
+        return (
+            prompt_tokens * self.price_input_per_million + completion_tokens * self.price_output_per_million
+        ) / 1_000_000
 
 
 class StorageSettings(_Section):

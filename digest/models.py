@@ -137,3 +137,22 @@ class Digest:
     @staticmethod
     def make_key(day: date, categories: tuple[str, ...] | list[str]) -> str:
         return f"{day.isoformat()}|{category_key(categories)}"
+
+
+@dataclass(frozen=True)
+class FullText:
+    """A paper's text as the breakdown reads it, split into its own top-level sections.
+
+    source says where it came from ("html", "pdf" or "abstract"); each section is (title, text), in the
+    paper's order, with subsection headings kept inside the text as "### " lines.
+    """
+
+    source: str
+    sections: tuple[tuple[str, str], ...]
+
+    @property
+    def chars(self) -> int:
+        return sum(len(title) + len(text) for title, text in self.sections)
+
+    def as_markdown(self) -> str:
+        return "\n\n".join(f"## {title}\n\n{text}".rstrip() for title, text in self.sections)

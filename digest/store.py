@@ -14,7 +14,7 @@ from pathlib import Path
 
 import sqlite_utils
 
-from digest.models import Digest, DigestItem, Paper, Summary, SummaryRecord, Window, category_key
+from digest.models import Digest, DigestItem, FullText, Paper, Summary, SummaryRecord, Window, category_key
 
 Migration = Callable[[sqlite_utils.Database], None]
 MIGRATIONS: list[tuple[str, Migration]] = []
@@ -125,7 +125,22 @@ def m004_subscriptions_and_deliveries(db: sqlite_utils.Database) -> None:
 
 
 @migration
-def m005_platform_state(db: sqlite_utils.Database) -> None:
+def m005_fulltexts(db: sqlite_utils.Database) -> None:
+    # The extracted text, not the HTML or PDF: it is what the LLM reads, and a tenth of the size.
+    db["fulltexts"].create(
+        {
+            "paper_id": str,  # versioned id: a new version is a new text
+            "source": str,  # html | pdf | abstract
+            "sections": str,  # JSON list of [title, text]
+            "chars": int,
+            "fetched_at": str,
+        },
+        pk="paper_id",
+    )
+
+
+@migration
+def m006_platform_state(db: sqlite_utils.Database) -> None:
     # Small per-platform facts that must survive a restart, e.g. the hash of the registered Discord
     # commands (Discord limits command creation per day, so they are only synced when they change).
     db["platform_state"].create(
@@ -210,7 +225,8 @@ class Store:
             existing = {
                 row["base_id"]: row
                 for row in self.db.query(
-                    "select base_id, version, first_seen_at from papers where base_id in (select value from json_each(?))",
+                    "select base_id, version, first_seen_at from papers "
+                    "where base_id in (select value from json_each(?))",
                     [json.dumps([r["base_id"] for r in rows])],
                 )
             }
@@ -273,6 +289,27 @@ class Store:
                     "updated_at": _now(),
                 },
                 pk=("paper_id", "model", "language", "prompt_version"),
+            )
+
+    # -- full texts ---------------------------------------------------------------------------
+    def get_fulltext(self, paper_id: str) -> FullText | None:
+        rows = list(self.db.query("select source, sections from fulltexts where paper_id = ?", [paper_id]))
+        if not rows:
+            return None
+        sections = tuple((title, text) for title, text in json.loads(rows[0]["sections"]))
+        return FullText(source=rows[0]["source"], sections=sections)
+
+    def put_fulltext(self, paper_id: str, fulltext: FullText) -> None:
+        with self.db.conn:
+            self.db["fulltexts"].upsert(
+                {
+                    "paper_id": paper_id,
+                    "source": fulltext.source,
+                    "sections": json.dumps([list(s) for s in fulltext.sections], ensure_ascii=False),
+                    "chars": fulltext.chars,
+                    "fetched_at": _now(),
+                },
+                pk="paper_id",
             )
 
     # -- digests ------------------------------------------------------------------------------
