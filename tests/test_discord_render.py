@@ -65,6 +65,7 @@ def test_seed_digest_renders_header_then_all_cards_within_limits() -> None:
     assert messages[0].parts == ["header"]
     header = messages[0].embeds[0]
     assert header.title == "arXiv Daily – 2026-02-18"
+    assert header.description.startswith("以下为 2026-02-18（CST，北京时间）窗口内更新的论文中文译文：")
     assert "2026-02-17 08:50 — 2026-02-18 08:50" in header.description
     assert "抓取总数：8 篇 | 本页显示：8 篇" in header.description
     cards = [e for m in messages[1:] for e in m.embeds]

@@ -10,10 +10,10 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from zoneinfo import ZoneInfo
 
 import discord
 
+from digest.markdown import empty_notice, header_lines
 from digest.models import Digest, DigestItem, Paper, Summary
 
 # Discord's limits (https://discord.com/developers/docs/resources/message#embed-object-embed-limits).
@@ -49,7 +49,6 @@ _LABELS = {
         "results": "3) 结果",
         "abstract": "摘要",
         "no_breakdown": "这篇论文还没有详细解读，以下为摘要。",
-        "empty": "本期窗口内没有新论文。",
         "more_authors": "等 {n} 人",
         "title": "arXiv Daily – {date}",
     },
@@ -63,7 +62,6 @@ _LABELS = {
         "results": "3) Results",
         "abstract": "Abstract",
         "no_breakdown": "This paper has no detailed breakdown yet; here is its abstract.",
-        "empty": "No new papers in this window.",
         "more_authors": "and {n} more",
         "title": "arXiv Daily – {date}",
     },
@@ -179,40 +177,17 @@ def _safe_url(url: str) -> str | None:
     return url if re.fullmatch(r"https?://[^\s<>\"]{1,2000}", url) else None
 
 
-def _tz_abbr(digest: Digest) -> str:
-    try:
-        return digest.window.start.astimezone(ZoneInfo(digest.window.timezone)).tzname() or ""
-    except Exception:
-        return ""
-
-
 def header_embed(digest: Digest, note: str | None = None) -> discord.Embed:
-    """The seed's statistics: date, window (in the configured timezone), fetched and shown counts."""
+    """The seed's statistics (date, window in the configured timezone, fetched and shown counts), in the
+    same words as the archive's header."""
     lab = labels(digest.language)
-    zone = ZoneInfo(digest.window.timezone)
-    start = digest.window.start.astimezone(zone).strftime("%Y-%m-%d %H:%M")
-    end = digest.window.end.astimezone(zone).strftime("%Y-%m-%d %H:%M")
-    abbr = _tz_abbr(digest) or digest.window.timezone
-    day = digest.date.isoformat()
-    if digest.language == "zh":
-        lines = [
-            f"以下为 {day}（{abbr}，{digest.window.timezone}）窗口内更新的论文中文译文：",
-            f"- 时间窗口（锚点 {digest.window.anchor} {abbr}）：{start} — {end}",
-            f"- 抓取总数：{digest.fetched} 篇 | 本页显示：{digest.shown} 篇（去重/过滤后）",
-        ]
-    else:
-        lines = [
-            f"Papers updated in the window of {day} ({abbr}, {digest.window.timezone}):",
-            f"- Window (anchor {digest.window.anchor} {abbr}): {start} — {end}",
-            f"- Fetched: {digest.fetched} | Shown: {digest.shown} (after dedup/filters)",
-        ]
+    lines = header_lines(digest)
     if not digest.items:
-        lines.append("")
-        lines.append(lab["empty"])
+        lines += ["", empty_notice(digest.language)]
     if note:
         lines.insert(0, one_line(note) + "\n")
     embed = discord.Embed(
-        title=cut(lab["title"].format(date=day), TITLE_MAX),
+        title=cut(lab["title"].format(date=digest.date.isoformat()), TITLE_MAX),
         description=cut("\n".join(lines), DESCRIPTION_MAX),
         color=COLOR,
     )
