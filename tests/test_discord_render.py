@@ -232,3 +232,15 @@ def test_custom_id_fits_and_refuses_what_does_not() -> None:
         render.breakdown_custom_id(paper(base_id="x" * 120))
     with pytest.raises(ValueError):
         render.breakdown_custom_id(paper(base_id="bad id with spaces"))
+
+
+def test_masked_links_from_outside_text_show_their_target() -> None:
+    text = "See [the PDF](https://evil.example/login) and [](http://x.example) and [a](<https://y.example>)."
+    assert render.defuse(text) == (
+        "See the PDF (https://evil.example/login) and http://x.example and a (https://y.example)."
+    )
+    item = DigestItem(paper(), Summary(text, text, text, text))
+    card = render.digest_messages(digest_of([item]))[1].embeds[0]
+    assert "](" not in card.description
+    breakdown = render.breakdown_embeds(item.paper, item.summary, "en")
+    assert all("](" not in e.description for m in breakdown for e in m)

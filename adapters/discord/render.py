@@ -87,6 +87,17 @@ def clean(text: str | None) -> str:
     return _CONTROL.sub("", text).strip()
 
 
+_MASKED_LINK = re.compile(r"\[([^\]\n]{0,300})\]\(\s*<?([^)\s>]{1,2000})>?\s*\)")
+
+
+def defuse(text: str) -> str:
+    """Text that came from outside (an abstract, or the LLM's Markdown written from one): no pings, and
+    no masked links, so a link always shows where it goes (a paper cannot dress a phishing URL up as
+    'PDF')."""
+    text = _MASKED_LINK.sub(lambda m: f"{m[1]} ({m[2]})" if m[1].strip() else m[2], text)
+    return discord.utils.escape_mentions(text)
+
+
 def one_line(text: str | None) -> str:
     return re.sub(r"\s+", " ", clean(text)).strip()
 
@@ -203,7 +214,7 @@ def paper_embed(item: DigestItem, position: int, total: int, language: str) -> d
     embed = discord.Embed(
         title=title,
         url=_safe_url(paper.abs_url),
-        description=cut(discord.utils.escape_mentions(body), ABSTRACT_BUDGET) or "—",
+        description=cut(defuse(body), ABSTRACT_BUDGET) or "—",
         color=COLOR,
     )
     authors = [escape(one_line(a)) for a in paper.authors if one_line(a)]
@@ -323,7 +334,7 @@ def breakdown_embeds(paper: Paper, summary: Summary | None, language: str) -> li
         sections.append((lab["abstract"], lab["no_breakdown"] + "\n\n" + (body or "—")))
     embeds: list[discord.Embed] = []
     for heading, text in sections:
-        chunks = split(discord.utils.escape_mentions(text), DESCRIPTION_MAX)
+        chunks = split(defuse(text), DESCRIPTION_MAX)
         for i, chunk in enumerate(chunks):
             name = heading if i == 0 else f"{heading} ({i + 1}/{len(chunks)})"
             embed = discord.Embed(description=chunk, color=COLOR)
