@@ -365,3 +365,16 @@ def test_the_fake_checks_discords_limits() -> None:
     assert check_message({"components": rows})
     assert check_message({"components": [{"type": 1, "components": [{**button, "custom_id": "x" * 101}]}]})
     assert check_message({})
+
+
+async def test_the_daily_push_from_a_running_bot(bot: Bot) -> None:
+    """`arxiv-digest run` pushes through the connected client; buttons on pushed cards work."""
+    bot.store.subscribe("discord", bot.channel, ["cs.SD", "eess.AS"], title="papers")
+    assert await bot.runtime.push(SEED_DAY) == 2
+    assert await bot.runtime.push(SEED_DAY) == 0
+    cards = bot.fake.messages[bot.channel][1]
+    press = await bot.fake.press(cards, buttons(cards)[0]["custom_id"])
+    await bot.fake.wait_for(lambda: press.messages())
+    assert press.messages()[0]["ephemeral"]
+    assert press.messages()[0]["embeds"][0]["title"] == seed_digest().items[0].paper.title
+    assert bot.fake.violations == []
