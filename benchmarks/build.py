@@ -212,6 +212,7 @@ class Run:
     llm_calls: int = 0
     failures: int = 0
     build_s: float = 0.0
+    cpu_s: float = 0.0
     fetch_s: float = 0.0
     summarize_s: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
@@ -233,9 +234,9 @@ async def _build_once(settings: Any) -> Run:
 
     service.source.fetch = timed_fetch  # type: ignore[method-assign]
     phases = Phases()
-    began = time.perf_counter()
+    began, cpu_began = time.perf_counter(), time.process_time()
     report = await service.build(DAY, progress=phases)
-    elapsed = time.perf_counter() - began
+    elapsed, cpu = time.perf_counter() - began, time.process_time() - cpu_began
     if service.summarizer is not None:
         await service.summarizer.client.close()
     service.store.close()
@@ -245,6 +246,7 @@ async def _build_once(settings: Any) -> Run:
         llm_calls=report.llm_calls,
         failures=report.failures,
         build_s=elapsed,
+        cpu_s=cpu,
         fetch_s=fetch_time[0],
         summarize_s=phases.seconds,
     )
@@ -272,12 +274,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--latency", type=float, default=0.05, help="fake LLM seconds per request")
     parser.add_argument("--concurrency", type=int, default=8, help="llm.concurrency")
     parser.add_argument("--page-size", type=int, default=None, help="arxiv.page_size (default papers/3)")
-    parser.add_argument("--quick", action="store_true", help="CI size: 60 papers, 0.02 s latency")
+    parser.add_argument("--quick", action="store_true", help="CI size: 60 papers, 0.2 s latency")
     parser.add_argument("--no-tracemalloc", action="store_true", help="skip the traced build")
     parser.add_argument("--check", action="store_true", help="exit 1 when a run misses the aims")
     args = parser.parse_args(argv)
     if args.quick:
-        args.papers, args.latency = 60, 0.02
+        args.papers, args.latency = 60, 0.2
     page_size = args.page_size or max(10, min(2000, -(-args.papers // 3)))
 
     # Imports first, so the baseline RSS includes them and the build's own growth shows apart.
@@ -330,6 +332,13 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  arXiv fetch phase          {first.fetch_s:.3f} s")
     print(f"  summarize phase            {first.summarize_s:.3f} s  = {sum_ratio:.2f}x ideal")
     print(f"  whole build                {first.build_s:.3f} s  = {build_ratio:.2f}x ideal")
+    per_request = first.cpu_s / first.llm_calls * 1000 if first.llm_calls else float("nan")
+    print(
+        f"  CPU of this process        {first.cpu_s:.3f} s in the build = {per_request:.2f} ms per LLM request "
+        f"(x concurrency = {per_request * args.concurrency / 1000 / args.latency:.0%} of the latency)"
+        if args.latency
+        else f"  CPU of this process        {first.cpu_s:.3f} s in the build"
+    )
     print(f"  max in flight (fake LLM)   {stats['max_in_flight']} (concurrency {args.concurrency})")
     print(
         f"  RSS                        {rss_before:.1f} MB before build, {rss_after:.1f} MB after, "

@@ -69,8 +69,12 @@ def _summary_line(report: BuildReport) -> str:
         f"(in {report.prompt_tokens}, out {report.completion_tokens})",
         f"failures {report.failures}",
     ]
+    if report.unverified:
+        parts.append(f"unverified {report.unverified}")
     if report.missing_summaries:
         parts.append(f"abstract only {report.missing_summaries}")
+    if report.llm_calls:
+        parts.append(f"est. cost ${report.cost_usd:.4f}")
     parts.append(f"{report.seconds:.1f}s")
     parts.append(f"file {report.archive_files[0]}")
     return ", ".join(parts)

@@ -42,18 +42,30 @@ def next_publish(settings: Settings, now: datetime) -> datetime:
     return candidate
 
 
-async def daily_job(service: DigestService, runtimes: list[PlatformRuntime], day: date) -> None:
+BUILD_ATTEMPTS = 6
+BUILD_RETRY_SECONDS = 600.0
+
+
+async def daily_job(
+    service: DigestService,
+    runtimes: list[PlatformRuntime],
+    day: date,
+    retry_seconds: float = BUILD_RETRY_SECONDS,
+) -> None:
     """Build (or finish) the day's digests, then push; each step is idempotent, so a retry is safe."""
-    try:
-        report = await service.build_all(day)
-        log.info(
-            "built %s: %s",
-            day,
-            "; ".join(f"{d.key} shown {d.shown}" for d in report.digests),
-        )
-    except SourceError as err:
-        log.error("daily build for %s failed: %s; will retry at the next run", day, err)
-        return
+    for attempt in range(1, BUILD_ATTEMPTS + 1):
+        try:
+            report = await service.build_all(day)
+            break
+        except SourceError as err:
+            if attempt == BUILD_ATTEMPTS:
+                log.error(
+                    "daily build for %s failed %d times (%s); giving up until tomorrow", day, attempt, err
+                )
+                return
+            log.warning("daily build for %s failed (%s); retrying in %.0f s", day, err, retry_seconds)
+            await asyncio.sleep(retry_seconds)
+    log.info("built %s: %s", day, "; ".join(f"{d.key} shown {d.shown}" for d in report.digests))
     for runtime in runtimes:
         try:
             sent = await runtime.push(day)

@@ -7,6 +7,7 @@ from openai import AsyncOpenAI
 
 from config.settings import Settings
 from digest.arxiv_source import ArxivSource
+from digest.fulltext import FullTextFetcher
 from digest.service import DigestService
 from digest.store import Store
 from digest.summarize import Summarizer
@@ -43,4 +44,18 @@ def make_service(settings: Settings, store: Store | None = None) -> DigestServic
         # Backoff scales with arXiv's own politeness delay, so tests (delay 0) retry at once.
         backoff_seconds=max(settings.arxiv.delay_seconds, 0.05),
     )
-    return DigestService(settings, store, source, make_summarizer(settings))
+    arxiv = settings.arxiv
+    fulltext = (
+        FullTextFetcher(
+            arxiv.html_url,
+            arxiv.pdf_url,
+            delay_seconds=arxiv.delay_seconds,
+            timeout_seconds=arxiv.timeout_seconds,
+            retries=arxiv.retries,
+            store=store,
+            backoff_seconds=max(arxiv.delay_seconds, 0.05),
+        )
+        if arxiv.fulltext
+        else None
+    )
+    return DigestService(settings, store, source, make_summarizer(settings), fulltext)

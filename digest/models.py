@@ -74,6 +74,12 @@ class Summary:
     background: str
     method: str
     results: str
+    # Numbers the LLM kept writing that occur nowhere in the text it was given (see digest/numbers.py).
+    unverified: tuple[str, ...] = ()
+
+    @property
+    def fields(self) -> tuple[str, str, str, str]:
+        return (self.translation, self.background, self.method, self.results)
 
     @property
     def has_breakdown(self) -> bool:
@@ -91,6 +97,7 @@ class SummaryRecord:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     calls: int = 0
+    source: str = "abstract"  # what the breakdown was read from: html | pdf | abstract
 
 
 @dataclass(frozen=True)

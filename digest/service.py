@@ -8,6 +8,7 @@ Building again only finishes what is missing (failed summaries) and rewrites the
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import re
@@ -19,8 +20,10 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Protocol
 
-from config.settings import Settings, check_categories
+from config.settings import ConfigError, Settings, check_categories
 from digest.arxiv_source import ArxivSource
+from digest.budget import trim_to_budget
+from digest.fulltext import FullTextFetcher
 from digest.markdown import render_post
 from digest.models import Digest, Paper, Summary, SummaryRecord, Window, category_key, split_version
 from digest.store import Store
@@ -62,6 +65,9 @@ class BuildReport:
     completion_tokens: int = 0
     summarized: int = 0
     failures: int = 0
+    unverified: int = 0  # summaries kept with numbers not found in the paper
+    abstract_only: int = 0  # breakdowns read from the abstract (no full text, or over the token budget)
+    cost_usd: float = 0.0
     missing_summaries: int = 0  # papers shown with their original abstract
     llm_configured: bool = True
     seconds: float = 0.0
@@ -78,11 +84,13 @@ class DigestService:
         store: Store,
         source: ArxivSource,
         summarizer: Summarizer | None,
+        fulltext: FullTextFetcher | None = None,
     ):
         self.settings = settings
         self.store = store
         self.source = source
         self.summarizer = summarizer
+        self.fulltext = fulltext
         self._build_lock = asyncio.Lock()
         self._warned_no_llm = False
 
@@ -148,8 +156,15 @@ class DigestService:
         category_sets: Sequence[Sequence[str]] | None = None,
         progress: Progress | None = None,
     ) -> BuildReport:
+        self.check_buildable(day)
         async with self._build_lock:
             return await self._build(day, category_sets, progress or _NoProgress())
+
+    def check_buildable(self, day: date) -> None:
+        """A digest of a future day would freeze an empty window; refuse it as a user error."""
+        today = self.settings.digest.today()
+        if day > today:
+            raise ConfigError(f"{day} is in the future (today is {today} in {self.settings.digest.timezone})")
 
     async def _build(
         self, day: date, category_sets: Sequence[Sequence[str]] | None, progress: Progress
@@ -174,6 +189,21 @@ class DigestService:
             1 for digest in report.digests for item in digest.items if item.summary is None
         )
         report.seconds = time.monotonic() - began
+        report.cost_usd = self.settings.llm.cost(report.prompt_tokens, report.completion_tokens)
+        self.store.record_build(
+            {
+                "date": day.isoformat(),
+                "digest_keys": json.dumps([d.key for d in report.digests]),
+                "llm_calls": report.llm_calls,
+                "prompt_tokens": report.prompt_tokens,
+                "completion_tokens": report.completion_tokens,
+                "cost_usd": report.cost_usd,
+                "summarized": report.summarized,
+                "failures": report.failures,
+                "unverified": report.unverified,
+                "seconds": round(report.seconds, 3),
+            }
+        )
         return report
 
     async def _select_new(
@@ -237,9 +267,25 @@ class DigestService:
                 self._warned_no_llm = True
             return
         progress.start(len(papers), "summaries")
+        llm = self.settings.llm
+        spent = 0  # tokens of this build so far, against llm.digest_token_budget
+        # arXiv wants one request at a time: full texts are fetched in turn while the LLM works in parallel.
+        fetch_turn = asyncio.Lock()
+
+        def over_budget() -> bool:
+            return bool(llm.digest_token_budget) and spent >= llm.digest_token_budget
 
         async def one(paper: Paper) -> SummaryRecord:
-            record = await summarizer.summarize(paper)
+            nonlocal spent
+            source_text, kind = None, "abstract"
+            if self.fulltext is not None and not over_budget():
+                async with fetch_turn:
+                    fulltext = await self.fulltext.fetch_async(paper)
+                if fulltext.source != "abstract" and not over_budget():
+                    source_text = trim_to_budget(fulltext, llm.paper_token_budget)
+                    kind = fulltext.source
+            record = await summarizer.summarize(paper, source_text, kind)
+            spent += record.prompt_tokens + record.completion_tokens
             # Stored as each finishes: a crash loses at most the papers in flight.
             self.store.save_summary(record, summarizer.model, summarizer.language, summarizer.prompt_version)
             progress.advance()
@@ -255,6 +301,14 @@ class DigestService:
             report.completion_tokens += record.completion_tokens
             report.summarized += record.status != "failed"
             report.failures += record.status == "failed"
+            report.unverified += record.status == "unverified"
+            report.abstract_only += record.status != "failed" and record.source == "abstract"
+        if llm.digest_token_budget and spent >= llm.digest_token_budget:
+            log.warning(
+                "token budget of %d reached (%d used): the remaining papers got abstract-only breakdowns",
+                llm.digest_token_budget,
+                spent,
+            )
 
     # -- archive ------------------------------------------------------------------------------
     def archive_path(self, digest: Digest) -> Path:

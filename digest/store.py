@@ -140,7 +140,31 @@ def m005_fulltexts(db: sqlite_utils.Database) -> None:
 
 
 @migration
-def m006_platform_state(db: sqlite_utils.Database) -> None:
+def m006_summary_checks_and_build_runs(db: sqlite_utils.Database) -> None:
+    db["summaries"].add_column("source", str)  # html | pdf | abstract: what the breakdown read
+    db["summaries"].add_column("unverified", str)  # JSON list of numbers not found in the source
+    # One row per build: what it cost, for the operator's eye and for budgeting.
+    db["build_runs"].create(
+        {
+            "id": int,
+            "date": str,
+            "digest_keys": str,  # JSON list
+            "llm_calls": int,
+            "prompt_tokens": int,
+            "completion_tokens": int,
+            "cost_usd": float,
+            "summarized": int,
+            "failures": int,
+            "unverified": int,
+            "seconds": float,
+            "finished_at": str,
+        },
+        pk="id",
+    )
+
+
+@migration
+def m007_platform_state(db: sqlite_utils.Database) -> None:
     # Small per-platform facts that must survive a restart, e.g. the hash of the registered Discord
     # commands (Discord limits command creation per day, so they are only synced when they change).
     db["platform_state"].create(
@@ -286,6 +310,8 @@ class Store:
                     "prompt_tokens": record.prompt_tokens,
                     "completion_tokens": record.completion_tokens,
                     "calls": record.calls,
+                    "source": record.source,
+                    "unverified": json.dumps(list(texts.unverified)) if texts and texts.unverified else None,
                     "updated_at": _now(),
                 },
                 pk=("paper_id", "model", "language", "prompt_version"),
@@ -421,6 +447,25 @@ class Store:
     def digest_keys_for_date(self, day: date) -> list[str]:
         return [r["key"] for r in self.db.query("select key from digests where date = ?", [day.isoformat()])]
 
+    def record_build(self, row: dict) -> None:
+        with self.db.conn:
+            self.db["build_runs"].insert({**row, "finished_at": _now()})
+
+    def digest_usage(self, key: str) -> dict[str, int]:
+        """Tokens spent on the papers of one digest (summaries are shared between digests)."""
+        rows = list(
+            self.db.query(
+                "select coalesce(sum(s.prompt_tokens), 0) as prompt_tokens, "
+                "coalesce(sum(s.completion_tokens), 0) as completion_tokens, count(s.paper_id) as papers "
+                "from digest_items i join digests d on d.key = i.digest_key "
+                "join summaries s on s.paper_id = i.paper_id and s.model = d.model "
+                "and s.language = d.language and s.prompt_version = d.prompt_version "
+                "where i.digest_key = ?",
+                [key],
+            )
+        )
+        return dict(rows[0])
+
     # -- subscriptions ------------------------------------------------------------------------
     def subscribe(self, platform: str, chat_id: str, categories: Iterable[str], title: str = "") -> None:
         now = _now()
@@ -534,6 +579,7 @@ def _summary_from_row(row: dict) -> SummaryRecord:
             background=row["background"] or "",
             method=row["method"] or "",
             results=row["results"] or "",
+            unverified=tuple(json.loads(row["unverified"])) if row.get("unverified") else (),
         )
     return SummaryRecord(
         paper_id=row["paper_id"],
@@ -543,6 +589,7 @@ def _summary_from_row(row: dict) -> SummaryRecord:
         prompt_tokens=row["prompt_tokens"] or 0,
         completion_tokens=row["completion_tokens"] or 0,
         calls=row["calls"] or 0,
+        source=row.get("source") or "abstract",
     )
 
 

@@ -12,18 +12,19 @@ import hashlib
 import json
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import resources
 
 import openai
 from openai import AsyncOpenAI
 
 from digest.models import SUMMARY_FIELDS, Paper, Summary, SummaryRecord
+from digest.numbers import unsupported_numbers
 
 log = logging.getLogger(__name__)
 
 # Bump when the message layout below changes in a way that should invalidate cached summaries.
-PROMPT_REVISION = "1"
+PROMPT_REVISION = "2"
 
 RESPONSE_FORMAT = {
     "type": "json_schema",
@@ -115,33 +116,30 @@ class Summarizer:
         ).hexdigest()
         self.prompt_version = digest[:12]
 
-    async def summarize(self, paper: Paper, source_text: str | None = None) -> SummaryRecord:
+    async def summarize(
+        self, paper: Paper, source_text: str | None = None, source_kind: str = "abstract"
+    ) -> SummaryRecord:
+        """Summarize one paper; `source_text` is its (trimmed) full text, `source_kind` where it came from."""
         if self._semaphore is None:
             self._semaphore = asyncio.Semaphore(self._concurrency)
         async with self._semaphore:
-            return await self._summarize(paper, source_text)
+            return await self._summarize(paper, source_text, source_kind)
 
-    async def _summarize(self, paper: Paper, source_text: str | None) -> SummaryRecord:
+    async def _summarize(self, paper: Paper, source_text: str | None, source_kind: str) -> SummaryRecord:
         usage = _Usage()
         messages: list[dict[str, str]] = [
             {"role": "system", "content": self.instructions},
             {"role": "user", "content": paper_message(paper, source_text)},
         ]
+        # Everything the LLM was shown counts as support for a number.
+        source = "\n".join([paper.title, paper.abstract, source_text or ""])
         try:
-            content = await self._ask(messages, usage)
-            try:
-                summary = parse_reply(content)
-            except MalformedReply as problem:
-                log.warning("%s: malformed LLM reply (%s); asking once more", paper.versioned_id, problem)
-                messages += [
-                    {"role": "assistant", "content": content or ""},
-                    {
-                        "role": "user",
-                        "content": f"Your reply could not be used: {problem}. Reply again with only the "
-                        f"JSON object with the string fields {', '.join(SUMMARY_FIELDS)}.",
-                    },
-                ]
-                summary = parse_reply(await self._ask(messages, usage))
+            summary, content = await self._ask_parsed(messages, usage, paper)
+            unsupported = unsupported_numbers(summary.fields, source)
+            if unsupported:
+                summary = await self._reask_numbers(
+                    messages, content, summary, unsupported, source, usage, paper
+                )
         except MalformedReply as problem:
             return self._failed(paper, f"malformed reply: {problem}", usage)
         except openai.APIStatusError as err:
@@ -152,14 +150,73 @@ class Summarizer:
             return self._failed(paper, "LLM unreachable", usage)
         except openai.OpenAIError as err:
             return self._failed(paper, f"LLM error: {type(err).__name__}", usage)
+        if summary.unverified:
+            log.warning(
+                "%s: numbers not found in the paper after a re-ask: %s",
+                paper.versioned_id,
+                ", ".join(summary.unverified),
+            )
         return SummaryRecord(
             paper_id=paper.versioned_id,
-            status="ok",
+            status="unverified" if summary.unverified else "ok",
             summary=summary,
+            error=f"unverified numbers: {', '.join(summary.unverified)}" if summary.unverified else None,
             prompt_tokens=usage.prompt_tokens,
             completion_tokens=usage.completion_tokens,
             calls=usage.calls,
+            source=source_kind,
         )
+
+    async def _ask_parsed(
+        self, messages: list[dict[str, str]], usage: _Usage, paper: Paper
+    ) -> tuple[Summary, str | None]:
+        """Ask, and re-ask once with the problem named when the reply is not the JSON object we need."""
+        content = await self._ask(messages, usage)
+        try:
+            return parse_reply(content), content
+        except MalformedReply as problem:
+            log.warning("%s: malformed LLM reply (%s); asking once more", paper.versioned_id, problem)
+            messages = [
+                *messages,
+                {"role": "assistant", "content": content or ""},
+                {
+                    "role": "user",
+                    "content": f"Your reply could not be used: {problem}. Reply again with only the "
+                    f"JSON object with the string fields {', '.join(SUMMARY_FIELDS)}.",
+                },
+            ]
+            content = await self._ask(messages, usage)
+            return parse_reply(content), content
+
+    async def _reask_numbers(
+        self,
+        messages: list[dict[str, str]],
+        content: str | None,
+        summary: Summary,
+        unsupported: list[str],
+        source: str,
+        usage: _Usage,
+        paper: Paper,
+    ) -> Summary:
+        """One more ask naming the numbers the text does not hold; what is still unsupported is flagged."""
+        log.info(
+            "%s: numbers not in the paper: %s; asking once more", paper.versioned_id, ", ".join(unsupported)
+        )
+        messages = [
+            *messages,
+            {"role": "assistant", "content": content or ""},
+            {
+                "role": "user",
+                "content": "These numbers in your reply occur nowhere in the paper text you were given: "
+                f"{', '.join(unsupported)}. Use only numbers that the text states; correct or remove "
+                "these, and reply again with the complete JSON object.",
+            },
+        ]
+        try:
+            second = parse_reply(await self._ask(messages, usage))
+        except MalformedReply:
+            return replace(summary, unverified=tuple(unsupported))  # keep the first reply, flagged
+        return replace(second, unverified=tuple(unsupported_numbers(second.fields, source)))
 
     async def _ask(self, messages: list[dict[str, str]], usage: _Usage) -> str | None:
         usage.calls += 1

@@ -3,6 +3,7 @@ for the real `arxiv-digest` command."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.fakes.arxiv_api import FakeArxiv, parse_atom
+from tests.fakes.arxiv_fulltext import latexml_html, seed_paper
 from tests.fakes.openai_api import FakeLLM, seed_texts
 from tests.fakes.server import BackgroundServer
 
@@ -49,6 +51,9 @@ def fake_arxiv() -> Iterator[tuple[FakeArxiv, BackgroundServer]]:
 def seed_arxiv(fake_arxiv: tuple[FakeArxiv, BackgroundServer]) -> tuple[FakeArxiv, BackgroundServer]:
     fake, server = fake_arxiv
     fake.add(*parse_atom(SEED_ATOM))
+    # arXiv's HTML rendering of each seed paper, holding every number the seed's breakdowns cite
+    for record in json.loads(SEED_JSON.read_text(encoding="utf-8"))["papers"]:
+        fake.fulltext[f"/html/{record['id']}"] = ("text/html", latexml_html(seed_paper(record)))
     return fake, server
 
 

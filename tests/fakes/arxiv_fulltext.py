@@ -293,10 +293,18 @@ class FakeArxivFullText:
                     fake.requests.append(self.path)
                     fake.in_flight += 1
                     fake.max_in_flight = max(fake.max_in_flight, fake.in_flight)
+                self._counted = True
                 try:
                     time.sleep(fake.latency)
                     self._answer()
                 finally:
+                    self._done()
+
+            def _done(self) -> None:
+                # A request stops counting before its answer goes out: once the client has the whole
+                # body it may send the next request, before this thread runs another line.
+                if self._counted:
+                    self._counted = False
                     with fake._count:
                         fake.in_flight -= 1
 
@@ -318,6 +326,7 @@ class FakeArxivFullText:
             def _send(
                 self, status: int, body: bytes, ctype: str, headers: dict[str, str] | None = None
             ) -> None:
+                self._done()
                 self.send_response(status)
                 self.send_header("Content-Type", ctype)
                 self.send_header("Content-Length", str(len(body)))

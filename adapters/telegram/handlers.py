@@ -1,0 +1,266 @@
+"""Updates -> actions: subscription commands, /today, the breakdown button, deep links, membership.
+
+Where the commands come from: in a channel they arrive as channel posts (only its admins can post); in
+a group anyone can type them, so changes are checked with getChatMember; a private chat is its user's.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from telegram import Chat, ChatMember, Update
+from telegram import Message as TgMessage
+from telegram.constants import ChatType
+from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    ChatMemberHandler,
+    CommandHandler,
+    ContextTypes,
+    filters,
+)
+
+from adapters.telegram.buttons import HIDE, deep_link, parse_callback, parse_start_payload
+from adapters.telegram.ports import PLATFORM, BotOptions, DigestSource
+from adapters.telegram.render import (
+    render_breakdown_messages,
+    render_card,
+    render_digest,
+    render_expanded_card,
+)
+from adapters.telegram.sending import edit, send
+from config.settings import ConfigError, check_categories
+from digest.models import DigestItem
+from digest.store import Store
+
+log = logging.getLogger(__name__)
+
+# Commands come as messages (private chats, groups) and as channel posts.
+_COMMAND_UPDATES = filters.UpdateType.MESSAGE | filters.UpdateType.CHANNEL_POST
+
+ADMIN_ONLY = "Only this group's admins can change its subscription."
+STALE_BUTTON = "This button is no longer valid."
+GONE_PAPER = "This paper is no longer in the archive."
+BUSY = "Busy right now; please try again in a moment."
+HELP = (
+    "I post a daily arXiv digest: a header and one card per paper, with a button for the detailed "
+    "breakdown.\n\n"
+    "/subscribe [categories] – get the digest here every day (e.g. /subscribe cs.SD eess.AS)\n"
+    "/unsubscribe – stop it\n"
+    "/settings – what this chat gets\n"
+    "/today – the latest digest now\n\n"
+    "In a channel: add me as an admin who can post, then post /subscribe there."
+)
+
+
+def _chat_title(chat: Chat) -> str:
+    return chat.title or chat.username or chat.full_name or str(chat.id)
+
+
+def parse_categories(args: list[str]) -> list[str]:
+    """'/subscribe cs.SD, eess.AS' -> ['cs.SD', 'eess.AS']; ConfigError names unknown ones."""
+    words = [w for w in re.split(r"[\s,;]+", " ".join(args)) if w]
+    return check_categories(words) if words else []
+
+
+class TelegramHandlers:
+    def __init__(self, store: Store, service: DigestSource, options: BotOptions):
+        self.store, self.service, self.options = store, service, options
+
+    def register(self, application: Application) -> None:
+        def command(names: str | list[str], callback) -> CommandHandler:
+            return CommandHandler(names, callback, filters=_COMMAND_UPDATES)
+
+        application.add_handler(command("start", self.start))
+        application.add_handler(command("help", self.help))
+        application.add_handler(command("subscribe", self.subscribe))
+        application.add_handler(command("unsubscribe", self.unsubscribe))
+        application.add_handler(command(["settings", "status"], self.settings))
+        application.add_handler(command("today", self.today))
+        application.add_handler(CallbackQueryHandler(self.button))
+        application.add_handler(ChatMemberHandler(self.my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER))
+        application.add_error_handler(self.on_error)
+
+    # -- helpers ------------------------------------------------------------------------------
+    async def _reply(self, update: Update, context: ContextTypes.DEFAULT_TYPE, text: str) -> None:
+        chat = update.effective_chat
+        if chat is None:
+            return
+        await context.bot.send_message(chat.id, text)
+
+    async def _may_change(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+        chat, message = update.effective_chat, update.effective_message
+        if chat is None or message is None:
+            return False
+        if chat.type in (ChatType.PRIVATE, ChatType.CHANNEL):
+            return True  # a private chat is its user's; only a channel's admins can post in it
+        if message.sender_chat is not None and message.sender_chat.id == chat.id:
+            return True  # an anonymous group admin, posting as the group
+        user = update.effective_user
+        if user is None:
+            return False
+        member = await context.bot.get_chat_member(chat.id, user.id)
+        return member.status in (ChatMember.OWNER, ChatMember.ADMINISTRATOR)
+
+    def _describe(self, categories) -> str:
+        return (
+            f"the daily digest of {', '.join(categories)}, every day at {self.options.publish_at} "
+            f"({self.options.timezone})"
+        )
+
+    # -- commands -----------------------------------------------------------------------------
+    async def start(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        payload = context.args[0] if context.args else None
+        chat = update.effective_chat
+        if payload and chat is not None and chat.type == ChatType.PRIVATE:
+            paper_id = parse_start_payload(payload)
+            found = self.service.breakdown(paper_id) if paper_id else None
+            if found is None:
+                await self._reply(update, context, STALE_BUTTON if paper_id is None else GONE_PAPER)
+                return
+            paper, summary = found
+            for message in render_breakdown_messages(paper, summary, self.options.language):
+                await send(context.bot, chat.id, message)
+            return
+        await self._reply(update, context, HELP)
+
+    async def help(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        await self._reply(update, context, HELP)
+
+    async def subscribe(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        chat = update.effective_chat
+        if chat is None:
+            return
+        if not await self._may_change(update, context):
+            await self._reply(update, context, ADMIN_ONLY)
+            return
+        try:
+            categories = parse_categories(context.args or [])
+        except ConfigError as err:
+            await self._reply(update, context, f"{err}. Example: /subscribe cs.SD eess.AS")
+            return
+        if not categories:
+            existing = self.store.get_subscription(PLATFORM, str(chat.id))
+            categories = list(existing.categories if existing else self.options.categories)
+        self.store.subscribe(PLATFORM, str(chat.id), categories, _chat_title(chat))
+        log.info("telegram chat %s (%s) subscribed to %s", chat.id, chat.type, ",".join(categories))
+        await self._reply(
+            update, context, f"Subscribed: {self._describe(categories)}. /unsubscribe stops it."
+        )
+
+    async def unsubscribe(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        chat = update.effective_chat
+        if chat is None:
+            return
+        if not await self._may_change(update, context):
+            await self._reply(update, context, ADMIN_ONLY)
+            return
+        if self.store.deactivate(PLATFORM, str(chat.id), "unsubscribed with /unsubscribe"):
+            log.info("telegram chat %s unsubscribed", chat.id)
+            await self._reply(update, context, "Unsubscribed. /subscribe starts it again.")
+        else:
+            await self._reply(update, context, "This chat was not subscribed.")
+
+    async def settings(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        chat = update.effective_chat
+        if chat is None:
+            return
+        subscription = self.store.get_subscription(PLATFORM, str(chat.id))
+        if subscription is not None and subscription.active:
+            text = f"This chat gets {self._describe(subscription.categories)}."
+        else:
+            text = (
+                "This chat is not subscribed. /subscribe gets "
+                f"{self._describe(self.options.categories)}; name categories to choose others."
+            )
+        await self._reply(update, context, text)
+
+    async def today(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        chat = update.effective_chat
+        if chat is None:
+            return
+        subscription = self.store.get_subscription(PLATFORM, str(chat.id))
+        categories = list(subscription.categories if subscription else self.options.categories)
+        today = self.options.today()
+        digest = self.service.latest_digest(categories, on_or_before=today, non_empty=True)
+        digest = digest or self.service.latest_digest(categories, on_or_before=today, non_empty=False)
+        if digest is None:
+            await self._reply(update, context, f"No digest of {', '.join(categories)} has been built yet.")
+            return
+        for _part, message in render_digest(digest):
+            await send(context.bot, chat.id, message)
+
+    # -- the breakdown button -----------------------------------------------------------------
+    async def button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        query = update.callback_query
+        if query is None:
+            return
+        parsed = parse_callback(query.data if isinstance(query.data, str) else None)
+        message = query.message
+        if parsed is None or not isinstance(message, TgMessage):
+            await query.answer(STALE_BUTTON)
+            return
+        action, paper_id = parsed
+        found = self.service.breakdown(paper_id)
+        if found is None:
+            await query.answer(GONE_PAPER)
+            return
+        paper, summary = found
+        item = DigestItem(paper, summary)
+        language = self.options.language
+        if message.chat.type == ChatType.CHANNEL:
+            # An edit would change the post for every subscriber: open the reader's private chat instead.
+            await query.answer(url=deep_link(context.bot.username, paper.versioned_id))
+            return
+        try:
+            if action == HIDE:
+                await edit(context.bot, message.chat.id, message.message_id, render_card(item, language))
+                await query.answer()
+                return
+            expanded = render_expanded_card(item, language)
+            if expanded is not None:
+                await edit(context.bot, message.chat.id, message.message_id, expanded)
+                await query.answer()
+                return
+            for part in render_breakdown_messages(paper, summary, language):
+                await send(context.bot, message.chat.id, part, reply_to=message.message_id)
+            await query.answer()
+        except RetryAfter:
+            await query.answer(BUSY)
+        except BadRequest as err:
+            if "not modified" in err.message:  # a double press: the card already shows it
+                await query.answer()
+            else:
+                log.warning("telegram button in chat %s: %s", message.chat.id, err.message)
+                await query.answer(STALE_BUTTON)
+
+    # -- membership ---------------------------------------------------------------------------
+    async def my_chat_member(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        change = update.my_chat_member
+        if change is None:
+            return
+        chat, status = change.chat, change.new_chat_member.status
+        if status in (ChatMember.LEFT, ChatMember.BANNED):
+            reason = f"bot removed from the {chat.type} ({status})"
+            if self.store.deactivate(PLATFORM, str(chat.id), reason):
+                log.warning("telegram chat %s (%s) deactivated: %s", chat.id, _chat_title(chat), reason)
+        elif chat.type == ChatType.CHANNEL and status == ChatMember.MEMBER:
+            log.warning(
+                "telegram: no longer an admin of channel %s (%s): cannot post there", chat.id, chat.title
+            )
+        elif change.old_chat_member.status in (ChatMember.LEFT, ChatMember.BANNED):
+            log.info("telegram: added to %s %s (%s) as %s", chat.type, chat.id, _chat_title(chat), status)
+
+    async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        err = context.error
+        if isinstance(err, Forbidden) and isinstance(update, Update) and update.effective_chat is not None:
+            chat_id = str(update.effective_chat.id)
+            if self.store.deactivate(PLATFORM, chat_id, f"403 on send: {err.message}"):
+                log.warning("telegram chat %s deactivated: 403 %s", chat_id, err.message)
+            return
+        if isinstance(err, TelegramError):
+            log.warning("telegram update failed: %s", err)
+            return
+        log.error("telegram update failed", exc_info=err)

@@ -1,0 +1,90 @@
+"""Settings -> a running Telegram bot: python-telegram-bot's Application, the adapter's handlers, push."""
+
+from __future__ import annotations
+
+import logging
+import os
+from datetime import date
+
+from telegram import Update
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
+
+from adapters.telegram.handlers import TelegramHandlers
+from adapters.telegram.ports import BotOptions, DigestSource
+from adapters.telegram.push import Pusher
+from config.settings import ConfigError, Settings
+from digest.store import Store
+
+# Opt in to PTB 23's timedelta durations now: the int form warns on every RetryAfter.
+os.environ.setdefault("PTB_TIMEDELTA", "true")
+
+log = logging.getLogger(__name__)
+
+ALLOWED_UPDATES = [Update.MESSAGE, Update.CHANNEL_POST, Update.CALLBACK_QUERY, Update.MY_CHAT_MEMBER]
+POLL_TIMEOUT = 10  # seconds of long polling; stop() cuts a poll short
+
+
+def _quiet_http_logs() -> None:
+    # httpx logs every request URL at INFO, and Bot API URLs hold the token.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+
+
+class TelegramRuntime:
+    name = "telegram"
+
+    def __init__(self, application: Application, store: Store, service: DigestSource):
+        self.application = application
+        self.store, self.service = store, service
+        self._initialized = False
+
+    async def start(self, receive: bool = True) -> None:
+        await self.application.initialize()  # getMe: checks the token, learns the bot's username
+        self._initialized = True
+        log.info("telegram: connected as @%s", self.application.bot.username)
+        if receive:
+            await self.application.start()
+            assert self.application.updater is not None
+            await self.application.updater.start_polling(
+                timeout=POLL_TIMEOUT, allowed_updates=ALLOWED_UPDATES
+            )
+
+    async def push(self, day: date) -> int:
+        report = await Pusher(self.application.bot, self.store, self.service).push(day)
+        return report.sent
+
+    async def stop(self) -> None:
+        updater = self.application.updater
+        if updater is not None and updater.running:
+            await updater.stop()
+        if self.application.running:
+            await self.application.stop()
+        if self._initialized:
+            self._initialized = False
+            await self.application.shutdown()
+
+
+def build_application(settings: Settings) -> Application:
+    token = settings.secrets.telegram_bot_token
+    if token is None:
+        raise ConfigError("TELEGRAM_BOT_TOKEN is not set")
+    return (
+        ApplicationBuilder()
+        .token(token.get_secret_value())
+        .base_url(settings.telegram.api_base_url)
+        .rate_limiter(AIORateLimiter(max_retries=5))
+        .concurrent_updates(8)
+        .build()
+    )
+
+
+def make_runtime(settings: Settings, store: Store, service: DigestSource) -> TelegramRuntime:
+    _quiet_http_logs()
+    application = build_application(settings)
+    options = BotOptions(
+        categories=tuple(settings.digest.categories),
+        language=settings.digest.language,
+        timezone=settings.digest.timezone,
+        publish_at=settings.digest.publish_at,
+    )
+    TelegramHandlers(store, service, options).register(application)
+    return TelegramRuntime(application, store, service)
