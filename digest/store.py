@@ -163,6 +163,15 @@ def m006_summary_checks_and_build_runs(db: sqlite_utils.Database) -> None:
     )
 
 
+@migration
+def m007_platform_state(db: sqlite_utils.Database) -> None:
+    # Small per-platform facts that must survive a restart, e.g. the hash of the registered Discord
+    # commands (Discord limits command creation per day, so they are only synced when they change).
+    db["platform_state"].create(
+        {"platform": str, "key": str, "value": str, "updated_at": str}, pk=("platform", "key")
+    )
+
+
 _SUMMARY_COLUMNS = [
     "paper_id",
     "model",
@@ -564,6 +573,20 @@ class Store:
                     "delivered_at": _now(),
                 },
                 ignore=True,
+            )
+
+    # -- platform state -----------------------------------------------------------------------
+    def get_state(self, platform: str, key: str) -> str | None:
+        rows = list(
+            self.db.query("select value from platform_state where platform = ? and key = ?", [platform, key])
+        )
+        return rows[0]["value"] if rows else None
+
+    def set_state(self, platform: str, key: str, value: str) -> None:
+        with self.db.conn:
+            self.db["platform_state"].upsert(
+                {"platform": platform, "key": key, "value": value, "updated_at": _now()},
+                pk=("platform", "key"),
             )
 
 

@@ -1,0 +1,339 @@
+"""The Discord bot: the `/digest` command group, the persistent breakdown button and how answers are sent.
+
+Every answer that may need a build is deferred at once (Discord wants an acknowledgement within 3 s),
+then sent as follow-ups: the header, then the cards, packed by `render`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from typing import Any, Protocol
+
+import discord
+from discord import app_commands
+
+from adapters.discord import render
+from adapters.discord.texts import TEXTS
+from config.settings import ConfigError, check_categories, parse_date
+from digest.models import Digest, Paper, Summary
+from digest.store import Store
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "discord"
+NO_MENTIONS = discord.AllowedMentions.none()
+
+
+class DigestSource(Protocol):
+    """What the bot needs from the core (digest.service.DigestService)."""
+
+    async def ensure_digest(self, day: date, categories: Sequence[str] | None = None) -> Digest: ...
+
+    def get_digest(self, day: date, categories: Sequence[str] | None = None) -> Digest | None: ...
+
+    def latest_digest(
+        self,
+        categories: Sequence[str] | None = None,
+        on_or_before: date | None = None,
+        non_empty: bool = True,
+    ) -> Digest | None: ...
+
+    def breakdown(self, paper_id: str) -> tuple[Paper, Summary | None] | None: ...
+
+
+@dataclass(frozen=True)
+class BotOptions:
+    now: Callable[[], datetime]  # the time now, in the configured timezone
+    categories: tuple[str, ...]  # the configured default set
+    language: str
+    timezone: str
+    publish_at: str  # "HH:MM": the daily build + push
+
+    def today(self) -> date:
+        return self.now().date()
+
+    def published(self, day: date) -> bool:
+        """Whether the daily job has had its turn for `day`. Before that, asking for the day must not
+        build it: arXiv may not have announced yet, and a digest's membership is fixed once stored."""
+        now = self.now()
+        hour, minute = (int(p) for p in self.publish_at.split(":"))
+        return day < now.date() or (day == now.date() and now.time() >= time(hour, minute))
+
+
+class BreakdownButton(discord.ui.DynamicItem[discord.ui.Button], template=render.BREAKDOWN_TEMPLATE):
+    """A card's 'detailed breakdown' button. All state is in its custom_id, so any card ever posted works
+    after a restart: discord.py matches the template and rebuilds the item from the id."""
+
+    def __init__(self, paper_id: str, label: str | None = None) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label=(label or "Detailed breakdown")[:80],
+                style=discord.ButtonStyle.secondary,
+                custom_id=render.BREAKDOWN_PREFIX + paper_id,
+            )
+        )
+        self.paper_id = paper_id
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str], /
+    ) -> BreakdownButton:
+        return cls(match["paper_id"], item.label)
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        client = interaction.client
+        assert isinstance(client, DigestBot)
+        await client.answer_breakdown(interaction, self.paper_id)
+
+
+def make_view(buttons: Sequence[render.Button]) -> discord.ui.View | None:
+    if not buttons:
+        return None
+    view = discord.ui.View(timeout=None)
+    for button in buttons:
+        view.add_item(BreakdownButton(button.custom_id.removeprefix(render.BREAKDOWN_PREFIX), button.label))
+    return view
+
+
+async def send(target: Any, message: render.OutMessage) -> discord.Message:
+    """Post one rendered message on a channel (`send`) or an interaction's follow-up webhook."""
+    kwargs: dict[str, Any] = {"embeds": message.embeds, "allowed_mentions": NO_MENTIONS}
+    view = make_view(message.buttons)
+    if view is not None:
+        kwargs["view"] = view
+    if isinstance(target, discord.Webhook):
+        kwargs["wait"] = True
+    return await target.send(**kwargs)
+
+
+def parse_categories(text: str | None) -> list[str] | None:
+    """'cs.SD eess.AS' or 'cs.SD, eess.AS' -> checked list; empty -> None (the configured set)."""
+    names = [c for c in re.split(r"[\s,;]+", text or "") if c]
+    return check_categories(names) if names else None
+
+
+def _button_in_message(message: discord.Message | None, custom_id: str) -> bool:
+    if message is None:
+        return False
+    stack: list[Any] = list(message.components)
+    while stack:
+        component = stack.pop()
+        if getattr(component, "custom_id", None) == custom_id:
+            return True
+        stack.extend(getattr(component, "children", []) or [])
+    return False
+
+
+class DigestGroup(app_commands.Group):
+    def __init__(self, bot: DigestBot) -> None:
+        super().__init__(name="digest", description="The daily arXiv digest")
+        self.bot = bot
+
+    @app_commands.command(name="today", description="Today's arXiv digest")
+    async def today(self, interaction: discord.Interaction) -> None:
+        await self.bot.answer_digest(interaction, self.bot.options.today(), today=True)
+
+    @app_commands.command(name="date", description="The arXiv digest of a given day")
+    @app_commands.describe(day="The day, as YYYY-MM-DD")
+    async def date_(self, interaction: discord.Interaction, day: str) -> None:
+        bot = self.bot
+        try:
+            wanted = parse_date(day.strip())
+        except ConfigError:
+            await bot.notice(interaction, "bad_date", value=day[:40])
+            return
+        if wanted > bot.options.today():
+            await bot.notice(interaction, "future", day=wanted.isoformat())
+            return
+        await bot.answer_digest(interaction, wanted, today=False)
+
+    @app_commands.command(name="subscribe", description="Post the daily digest in this channel")
+    @app_commands.describe(categories="arXiv categories, e.g. 'cs.SD eess.AS' (default: the configured set)")
+    async def subscribe(self, interaction: discord.Interaction, categories: str | None = None) -> None:
+        bot = self.bot
+        if not await bot.may_manage(interaction):
+            return
+        try:
+            chosen = parse_categories(categories)
+        except ConfigError as err:
+            await bot.notice(interaction, "bad_categories", error=str(err)[:300])
+            return
+        chosen = chosen or list(bot.options.categories)
+        channel = interaction.channel
+        title = "#" + getattr(channel, "name", "") if getattr(channel, "name", None) else ""
+        if interaction.guild is not None:
+            title = f"{interaction.guild.name} {title}".strip()
+        bot.store.subscribe(PLATFORM, str(interaction.channel_id), chosen, title=title[:200])
+        log.info("discord channel %s subscribed to %s", interaction.channel_id, ",".join(chosen))
+        answer = bot.text(
+            "subscribed", categories=", ".join(chosen), at=bot.options.publish_at, tz=bot.options.timezone
+        )
+        # An interaction can be answered anywhere, but the daily push needs these in the channel itself.
+        mine = interaction.app_permissions
+        if not (mine.view_channel and mine.send_messages and mine.embed_links):
+            answer += "\n" + bot.text("missing_permissions")
+        await interaction.response.send_message(answer, allowed_mentions=NO_MENTIONS)
+
+    @app_commands.command(name="unsubscribe", description="Stop the daily digest in this channel")
+    async def unsubscribe(self, interaction: discord.Interaction) -> None:
+        bot = self.bot
+        if not await bot.may_manage(interaction):
+            return
+        reason = f"unsubscribed by {interaction.user.id}"
+        was = bot.store.deactivate(PLATFORM, str(interaction.channel_id), reason)
+        log.info("discord channel %s unsubscribed", interaction.channel_id)
+        await interaction.response.send_message(
+            bot.text("unsubscribed" if was else "not_subscribed"), allowed_mentions=NO_MENTIONS
+        )
+
+    @app_commands.command(name="status", description="This channel's subscription and the latest digest")
+    async def status(self, interaction: discord.Interaction) -> None:
+        bot = self.bot
+        sub = bot.store.get_subscription(PLATFORM, str(interaction.channel_id))
+        lines = []
+        if sub is not None and sub.active:
+            lines.append(
+                bot.text(
+                    "status_on",
+                    categories=", ".join(sub.categories) or ", ".join(bot.options.categories),
+                    at=bot.options.publish_at,
+                    tz=bot.options.timezone,
+                )
+            )
+        else:
+            lines.append(bot.text("status_off"))
+        latest = bot.service.latest_digest(bot.channel_categories(interaction), non_empty=False)
+        if latest is not None:
+            lines.append(bot.text("status_latest", day=latest.date.isoformat(), shown=latest.shown))
+        else:
+            lines.append(bot.text("status_none"))
+        await interaction.response.send_message(
+            "\n".join(lines), ephemeral=True, allowed_mentions=NO_MENTIONS
+        )
+
+
+class DigestBot(discord.Client):
+    def __init__(self, store: Store, service: DigestSource, options: BotOptions, **kwargs: Any) -> None:
+        # A text-only bot: discord.py's warnings about missing voice libraries are noise in its log.
+        discord.VoiceClient.warn_nacl = False
+        discord.VoiceClient.warn_dave = False
+        intents = discord.Intents.none()
+        intents.guilds = True  # slash commands need no privileged intents
+        super().__init__(intents=intents, **kwargs)
+        self.store = store
+        self.service = service
+        self.options = options
+        self.tree = app_commands.CommandTree(self)
+        self.tree.add_command(DigestGroup(self))
+        self.tree.on_error = self.on_command_error  # type: ignore[method-assign]
+
+    async def setup_hook(self) -> None:
+        self.add_dynamic_items(BreakdownButton)
+
+    # -- helpers ------------------------------------------------------------------------------------
+    def text(self, key: str, **values: Any) -> str:
+        table = TEXTS.get(self.options.language, TEXTS["en"])
+        return table[key].format(**values)
+
+    async def notice(self, interaction: discord.Interaction, key: str, **values: Any) -> None:
+        """A short ephemeral one-liner, as a response or, once acknowledged, as a follow-up."""
+        message = render.cut(render.one_line(self.text(key, **values)), 2000)
+        if interaction.response.is_done():
+            await interaction.followup.send(message, ephemeral=True, allowed_mentions=NO_MENTIONS)
+        else:
+            await interaction.response.send_message(message, ephemeral=True, allowed_mentions=NO_MENTIONS)
+
+    async def may_manage(self, interaction: discord.Interaction) -> bool:
+        if interaction.guild_id is None:
+            await self.notice(interaction, "guild_only")
+            return False
+        # The member's permissions in this channel, as Discord resolved them for the interaction.
+        if not interaction.permissions.manage_channels:
+            await self.notice(interaction, "refused")
+            return False
+        return True
+
+    def channel_categories(self, interaction: discord.Interaction) -> list[str] | None:
+        """A subscribed channel asks for its own category set; anyone else gets the configured one."""
+        if interaction.channel_id is None:
+            return None
+        sub = self.store.get_subscription(PLATFORM, str(interaction.channel_id))
+        if sub is not None and sub.active and sub.categories:
+            return list(sub.categories)
+        return None
+
+    # -- answers ------------------------------------------------------------------------------------
+    async def answer_digest(self, interaction: discord.Interaction, day: date, *, today: bool) -> None:
+        categories = self.channel_categories(interaction)
+        await interaction.response.defer(thinking=True)  # a build can take minutes
+        opts = self.options
+        when = {"day": day.isoformat(), "at": opts.publish_at, "tz": opts.timezone}
+        digest = self.service.get_digest(day, categories)
+        if digest is None and not opts.published(day):
+            latest = self.service.latest_digest(categories, on_or_before=day, non_empty=True)
+            if latest is None:
+                await self.notice(interaction, "not_yet_none", **when)
+                return
+            note = self.text("not_yet", latest=latest.date.isoformat(), **when)
+            await self.send_digest(interaction, latest, note)
+            return
+        if digest is None:
+            try:
+                digest = await self.service.ensure_digest(day, categories)
+            except Exception:
+                log.exception("discord: digest of %s could not be made", day)
+                await self.notice(interaction, "failed", day=day.isoformat())
+                return
+        note = None
+        if today and not digest.items:
+            latest = self.service.latest_digest(categories, on_or_before=day, non_empty=True)
+            if latest is not None and latest.key != digest.key:
+                note = self.text("no_announcement", day=day.isoformat(), latest=latest.date.isoformat())
+                digest = latest
+            else:
+                note = self.text("nothing_yet", day=day.isoformat())
+        await self.send_digest(interaction, digest, note)
+
+    async def send_digest(self, interaction: discord.Interaction, digest: Digest, note: str | None) -> None:
+        for message in render.digest_messages(digest, note=note):
+            await send(interaction.followup, message)
+
+    async def answer_breakdown(self, interaction: discord.Interaction, paper_id: str) -> None:
+        found = self.service.breakdown(paper_id)
+        if found is None:
+            await self.notice(interaction, "unknown_button")
+            return
+        paper, summary = found
+        messages = render.breakdown_embeds(paper, summary, self.options.language)
+        first, rest = messages[0], messages[1:]
+        await interaction.response.send_message(embeds=first, ephemeral=True, allowed_mentions=NO_MENTIONS)
+        for embeds in rest:
+            await interaction.followup.send(embeds=embeds, ephemeral=True, allowed_mentions=NO_MENTIONS)
+
+    async def on_command_error(
+        self, interaction: discord.Interaction, error: app_commands.AppCommandError
+    ) -> None:
+        """Log it, and tell the member something went wrong rather than leave 'thinking…' forever."""
+        log.error("discord: /%s failed", getattr(interaction.command, "qualified_name", "?"), exc_info=error)
+        with contextlib.suppress(discord.HTTPException):
+            await self.notice(interaction, "error")
+
+    async def on_interaction(self, interaction: discord.Interaction) -> None:
+        """Answer component presses that discord.py would silently drop: ids that are not ours, or that
+        are not on the message they claim to come from (forged)."""
+        if interaction.type is not discord.InteractionType.component:
+            return
+        custom_id = str((interaction.data or {}).get("custom_id", ""))
+        ours = re.fullmatch(render.BREAKDOWN_TEMPLATE, custom_id) is not None
+        if ours and _button_in_message(interaction.message, custom_id):
+            return  # BreakdownButton answers it
+        log.info("discord: unknown button %r", custom_id[:100])
+        try:
+            await self.notice(interaction, "unknown_button")
+        except discord.HTTPException:
+            log.warning("discord: could not answer an unknown button")

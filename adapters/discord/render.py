@@ -1,0 +1,347 @@
+"""Digest -> Discord embeds. Pure functions: no client, no I/O, so they are tested on hostile input.
+
+Discord rejects a message outright when one limit is broken, so every text is cut to its field's limit
+here (at a sentence, with an ellipsis) and embeds are packed into messages by count and total size.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import discord
+
+from digest.markdown import empty_notice, header_lines
+from digest.models import Digest, DigestItem, Paper, Summary
+
+# Discord's limits (https://discord.com/developers/docs/resources/message#embed-object-embed-limits).
+TITLE_MAX = 256
+DESCRIPTION_MAX = 4096
+FIELD_NAME_MAX = 256
+FIELD_VALUE_MAX = 1024
+FOOTER_MAX = 2048
+AUTHOR_MAX = 256
+EMBEDS_PER_MESSAGE = 10
+CHARS_PER_MESSAGE = 6000
+BUTTONS_PER_MESSAGE = 25
+CUSTOM_ID_MAX = 100
+
+# A card's abstract is kept shorter than the description limit so that several cards share a message.
+ABSTRACT_BUDGET = 1800
+ELLIPSIS = "…"
+COLOR = 0xB31B1B  # arXiv red
+
+# custom_id of the breakdown button; the paper id is a versioned arXiv id, new (2602.15766v1) or
+# old style (hep-th/9901001v2). The prefix keeps other bots' or forged ids apart.
+BREAKDOWN_PREFIX = "arxiv-digest:bd:"
+BREAKDOWN_TEMPLATE = r"arxiv-digest:bd:(?P<paper_id>[A-Za-z0-9./-]{1,80})"
+
+_LABELS = {
+    "zh": {
+        "authors": "作者",
+        "categories": "分类",
+        "pdf": "PDF",
+        "button": "详细解读",
+        "background": "1) 研究背景与问题",
+        "method": "2) 方法",
+        "results": "3) 结果",
+        "abstract": "摘要",
+        "no_breakdown": "这篇论文还没有详细解读，以下为摘要。",
+        "more_authors": "等 {n} 人",
+        "title": "arXiv Daily – {date}",
+    },
+    "en": {
+        "authors": "Authors",
+        "categories": "Categories",
+        "pdf": "PDF",
+        "button": "Detailed breakdown",
+        "background": "1) Background and problem",
+        "method": "2) Method",
+        "results": "3) Results",
+        "abstract": "Abstract",
+        "no_breakdown": "This paper has no detailed breakdown yet; here is its abstract.",
+        "more_authors": "and {n} more",
+        "title": "arXiv Daily – {date}",
+    },
+}
+
+
+def labels(language: str) -> dict[str, str]:
+    return _LABELS.get(language, _LABELS["en"])
+
+
+# -- text ------------------------------------------------------------------------------------------
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+# A sentence ends at . ! ? (followed by a space or the end) or at CJK full stops; a line break too.
+_SENTENCE_END = re.compile(r"(?:[.!?][\"')\]]?(?=\s)|[。！？；][”」』）]?|\n)")
+
+
+def clean(text: str | None) -> str:
+    """Drop control and bidi-override characters, normalise line ends; keep Markdown as it is."""
+    if not text:
+        return ""
+    text = unicodedata.normalize("NFC", str(text)).replace("\r\n", "\n").replace("\r", "\n")
+    return _CONTROL.sub("", text).strip()
+
+
+_MASKED_LINK = re.compile(r"\[([^\]\n]{0,300})\]\(\s*<?([^)\s>]{1,2000})>?\s*\)")
+
+
+def defuse(text: str) -> str:
+    """Text that came from outside (an abstract, or the LLM's Markdown written from one): no pings, and
+    no masked links, so a link always shows where it goes (a paper cannot dress a phishing URL up as
+    'PDF')."""
+    text = _MASKED_LINK.sub(lambda m: f"{m[1]} ({m[2]})" if m[1].strip() else m[2], text)
+    return discord.utils.escape_mentions(text)
+
+
+def one_line(text: str | None) -> str:
+    return re.sub(r"\s+", " ", clean(text)).strip()
+
+
+def cut(text: str, limit: int) -> str:
+    """`text` if it fits, else its longest prefix ending at a sentence (or failing that, a word) that fits
+    with an ellipsis appended. Never longer than `limit`."""
+    if limit <= 0:
+        return ""
+    if len(text) <= limit:
+        return text
+    room = limit - len(ELLIPSIS)
+    if room <= 0:
+        return ELLIPSIS[:limit]
+    head = text[:room]
+    ends = [m.end() for m in _SENTENCE_END.finditer(head)]
+    # Cut at a sentence unless that throws away more than half of what fits.
+    if ends and ends[-1] >= room // 2:
+        kept = head[: ends[-1]].rstrip()
+    else:
+        space = max(head.rfind(" "), head.rfind("\n"))
+        kept = head[:space].rstrip() if space >= room // 2 else head
+    kept = _close_markdown(kept) or head
+    return kept + ELLIPSIS
+
+
+def _close_markdown(text: str) -> str:
+    """Drop a dangling bold/code opener left by a cut, so the rest of the message does not turn bold."""
+    for marker in ("```", "**", "`"):
+        if text.count(marker) % 2:
+            text = text[: text.rfind(marker)].rstrip()
+    return text
+
+
+def split(text: str, limit: int) -> list[str]:
+    """Split `text` into chunks of at most `limit` characters, at paragraph, line, sentence or word
+    boundaries (in that order of preference). Nothing is dropped except whitespace at the seams."""
+    text = text.strip()
+    chunks: list[str] = []
+    while len(text) > limit:
+        head = text[:limit]
+        at = -1
+        for sep in ("\n\n", "\n"):
+            pos = head.rfind(sep)
+            if pos >= limit // 3:
+                at = pos + len(sep)
+                break
+        if at < 0:
+            ends = [m.end() for m in _SENTENCE_END.finditer(head)]
+            if ends and ends[-1] >= limit // 3:
+                at = ends[-1]
+            else:
+                space = head.rfind(" ")
+                at = space + 1 if space >= limit // 3 else limit
+        chunk = text[:at].rstrip()
+        if chunk:
+            chunks.append(chunk)
+        text = text[at:].strip()
+    if text:
+        chunks.append(text)
+    return chunks
+
+
+def escape(text: str) -> str:
+    """Plain text (titles, names) shown in Markdown-rendered places; also defuses mentions."""
+    return discord.utils.escape_mentions(discord.utils.escape_markdown(text))
+
+
+def join_limited(names: Sequence[str], limit: int, more: str) -> str:
+    """'A, B, C' or, when that is too long, 'A, B and N more', within `limit`."""
+    full = ", ".join(names)
+    if len(full) <= limit:
+        return full
+    kept: list[str] = []
+    for i, name in enumerate(names):
+        tail = " " + more.format(n=len(names) - i - 1)
+        if len(", ".join([*kept, name])) + len(tail) > limit:
+            break
+        kept.append(name)
+    text = ", ".join(kept) + " " + more.format(n=len(names) - len(kept))
+    return cut(text, limit)
+
+
+# -- embeds ----------------------------------------------------------------------------------------
+
+
+def _safe_url(url: str) -> str | None:
+    return url if re.fullmatch(r"https?://[^\s<>\"]{1,2000}", url) else None
+
+
+def header_embed(digest: Digest, note: str | None = None) -> discord.Embed:
+    """The seed's statistics (date, window in the configured timezone, fetched and shown counts), in the
+    same words as the archive's header."""
+    lab = labels(digest.language)
+    lines = header_lines(digest)
+    if not digest.items:
+        lines += ["", empty_notice(digest.language)]
+    if note:
+        lines.insert(0, one_line(note) + "\n")
+    embed = discord.Embed(
+        title=cut(lab["title"].format(date=digest.date.isoformat()), TITLE_MAX),
+        description=cut("\n".join(lines), DESCRIPTION_MAX),
+        color=COLOR,
+    )
+    embed.set_footer(text=cut(" · ".join(digest.categories), FOOTER_MAX))
+    return embed
+
+
+def paper_embed(item: DigestItem, position: int, total: int, language: str) -> discord.Embed:
+    lab = labels(language)
+    paper = item.paper
+    title = cut(escape(one_line(paper.title)) or paper.versioned_id, TITLE_MAX)
+    body = clean(item.summary.translation if item.summary and item.summary.translation else paper.abstract)
+    embed = discord.Embed(
+        title=title,
+        url=_safe_url(paper.abs_url),
+        description=cut(defuse(body), ABSTRACT_BUDGET) or "—",
+        color=COLOR,
+    )
+    authors = [escape(one_line(a)) for a in paper.authors if one_line(a)]
+    embed.add_field(
+        name=lab["authors"],
+        value=join_limited(authors, FIELD_VALUE_MAX, lab["more_authors"]) or "—",
+        inline=False,
+    )
+    categories = ", ".join(escape(one_line(c)) for c in paper.categories)
+    embed.add_field(name=lab["categories"], value=cut(categories, FIELD_VALUE_MAX) or "—", inline=True)
+    pdf = _safe_url(paper.pdf_url)
+    embed.add_field(name=lab["pdf"], value=f"[{paper.versioned_id}]({pdf})" if pdf else "—", inline=True)
+    embed.set_footer(text=cut(f"arXiv:{paper.versioned_id} · {position}/{total}", FOOTER_MAX))
+    return embed
+
+
+def embed_chars(embed: discord.Embed) -> int:
+    """What Discord counts towards a message's 6000 characters (title, description, field names and
+    values, footer text, author name)."""
+    return len(embed)
+
+
+# -- messages --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Button:
+    label: str
+    custom_id: str
+
+
+@dataclass
+class OutMessage:
+    """One message to post: its embeds, its breakdown buttons, and the delivery-log parts it carries."""
+
+    parts: list[str] = field(default_factory=list)  # "header" or paper base ids
+    embeds: list[discord.Embed] = field(default_factory=list)
+    buttons: list[Button] = field(default_factory=list)
+
+    @property
+    def chars(self) -> int:
+        return sum(embed_chars(e) for e in self.embeds)
+
+
+def breakdown_custom_id(paper: Paper) -> str:
+    custom_id = BREAKDOWN_PREFIX + paper.versioned_id
+    if len(custom_id) > CUSTOM_ID_MAX or not re.fullmatch(BREAKDOWN_TEMPLATE, custom_id):
+        raise ValueError(f"paper id {paper.versioned_id!r} does not fit a custom_id")
+    return custom_id
+
+
+def pack(
+    blocks: Iterable[tuple[str, discord.Embed, Button | None]],
+    max_embeds: int = EMBEDS_PER_MESSAGE,
+    max_chars: int = CHARS_PER_MESSAGE,
+) -> list[OutMessage]:
+    """Group (part, embed, button) blocks into messages in order, within the per-message limits."""
+    messages: list[OutMessage] = []
+    current = OutMessage()
+    for part, embed, button in blocks:
+        size = embed_chars(embed)
+        full = (
+            len(current.embeds) >= max_embeds
+            or current.chars + size > max_chars
+            or (button is not None and len(current.buttons) >= BUTTONS_PER_MESSAGE)
+        )
+        if current.embeds and full:
+            messages.append(current)
+            current = OutMessage()
+        current.parts.append(part)
+        current.embeds.append(embed)
+        if button is not None:
+            current.buttons.append(button)
+    if current.embeds:
+        messages.append(current)
+    return messages
+
+
+def digest_messages(
+    digest: Digest, skip: set[str] | frozenset[str] = frozenset(), note: str | None = None
+) -> list[OutMessage]:
+    """The header message, then the cards packed into as few messages as the limits allow. Parts in
+    `skip` (already delivered) are left out; the cards keep their position numbers."""
+    lab = labels(digest.language)
+    messages: list[OutMessage] = []
+    if "header" not in skip:
+        messages.append(OutMessage(parts=["header"], embeds=[header_embed(digest, note)]))
+    total = len(digest.items)
+    blocks = []
+    for position, item in enumerate(digest.items, start=1):
+        if item.paper.base_id in skip:
+            continue
+        embed = paper_embed(item, position, total, digest.language)
+        try:
+            button = Button(label=f"{lab['button']} {position}", custom_id=breakdown_custom_id(item.paper))
+        except ValueError:
+            button = None
+        blocks.append((item.paper.base_id, embed, button))
+    messages.extend(pack(blocks))
+    return messages
+
+
+def breakdown_embeds(paper: Paper, summary: Summary | None, language: str) -> list[list[discord.Embed]]:
+    """The ephemeral answer to a breakdown button: one embed per section (split when a section is longer
+    than an embed's description), packed into messages within the limits."""
+    lab = labels(language)
+    title = cut(escape(one_line(paper.title)) or paper.versioned_id, TITLE_MAX)
+    url = _safe_url(paper.abs_url)
+    sections: list[tuple[str, str]] = []
+    if summary is not None and summary.has_breakdown:
+        for key in ("background", "method", "results"):
+            text = clean(getattr(summary, key))
+            if text:
+                sections.append((lab[key], text))
+    else:
+        body = clean(summary.translation if summary and summary.translation else paper.abstract)
+        sections.append((lab["abstract"], lab["no_breakdown"] + "\n\n" + (body or "—")))
+    embeds: list[discord.Embed] = []
+    for heading, text in sections:
+        chunks = split(defuse(text), DESCRIPTION_MAX)
+        for i, chunk in enumerate(chunks):
+            name = heading if i == 0 else f"{heading} ({i + 1}/{len(chunks)})"
+            embed = discord.Embed(description=chunk, color=COLOR)
+            embed.set_author(name=cut(name, AUTHOR_MAX))
+            embeds.append(embed)
+    if embeds:
+        embeds[0].title = title
+        embeds[0].url = url
+        embeds[-1].set_footer(text=f"arXiv:{paper.versioned_id}")
+    return [m.embeds for m in pack(("", e, None) for e in embeds)]

@@ -1,0 +1,99 @@
+"""The Discord runtime the composition root drives: log in, sync commands when they changed, take
+gateway events in the background, push, stop."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import logging
+from datetime import date
+
+import discord
+
+from adapters.discord.app import PLATFORM, BotOptions, DigestBot, DigestSource
+from adapters.discord.push import push_digest
+from config.settings import ConfigError
+from digest.store import Store
+
+log = logging.getLogger(__name__)
+
+
+def commands_hash(payload: list[dict]) -> str:
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+class DiscordRuntime:
+    name = PLATFORM
+
+    def __init__(self, token: str, store: Store, service: DigestSource, options: BotOptions) -> None:
+        self._token = token
+        self.store = store
+        self.service = service
+        self.options = options
+        self.client: DigestBot | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self, receive: bool = True) -> None:
+        """Log in over REST. With receive=True also sync the commands (if changed) and connect to the
+        gateway in the background; without it (a one-off push) no gateway connection is made."""
+        self.client = DigestBot(self.store, self.service, self.options)
+        try:
+            await self.client.login(self._token)
+        except discord.LoginFailure:
+            await self.client.close()
+            raise ConfigError("Discord refused the bot token (check DISCORD_BOT_TOKEN)") from None
+        except BaseException:
+            await self.client.close()
+            raise
+        log.info("discord: logged in as %s", self.client.user)
+        if receive:
+            try:
+                await self.sync_commands()
+            except discord.HTTPException as err:
+                # The commands registered before still work; try again at the next start.
+                log.error("discord: could not sync the commands (%s %s)", err.status, err.text)
+            self._task = asyncio.create_task(self._connect(), name="discord-gateway")
+
+    async def _connect(self) -> None:
+        assert self.client is not None
+        try:
+            await self.client.connect(reconnect=True)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("discord: gateway connection ended")
+
+    async def sync_commands(self) -> bool:
+        """Register the global commands only when they differ from what was registered last (by hash,
+        kept in the database) or from what Discord lists. Return True when they were synced."""
+        client = self.client
+        assert client is not None and client.application_id is not None
+        payload = [command.to_dict(client.tree) for command in client.tree.get_commands()]
+        wanted = commands_hash(payload)
+        key = f"commands_hash:{client.application_id}"
+        if self.store.get_state(PLATFORM, key) == wanted:
+            registered = {c.name for c in await client.tree.fetch_commands()}
+            if registered == {c["name"] for c in payload}:
+                log.info("discord: commands unchanged, not synced")
+                return False
+        await client.tree.sync()
+        self.store.set_state(PLATFORM, key, wanted)
+        log.info("discord: commands synced (%d)", len(payload))
+        return True
+
+    async def push(self, day: date) -> int:
+        if self.client is None:
+            raise RuntimeError("start() the Discord runtime before pushing")
+        return await push_digest(self.client, self.store, self.service, day)
+
+    async def stop(self) -> None:
+        client, task = self.client, self._task
+        self._task = None
+        if client is not None and not client.is_closed():
+            await client.close()
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
