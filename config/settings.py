@@ -204,11 +204,15 @@ def _secrets(env: Mapping[str, str]) -> Secrets:
         value = env.get(name, "").strip()
         return value or None
 
+    def secret(name: str) -> SecretStr | None:
+        value = get(name)
+        return SecretStr(value) if value else None
+
     return Secrets(
-        openai_api_key=get("OPENAI_API_KEY"),
+        openai_api_key=secret("OPENAI_API_KEY"),
         openai_base_url=get("OPENAI_BASE_URL"),
-        telegram_bot_token=get("TELEGRAM_BOT_TOKEN"),
-        discord_bot_token=get("DISCORD_BOT_TOKEN"),
+        telegram_bot_token=secret("TELEGRAM_BOT_TOKEN"),
+        discord_bot_token=secret("DISCORD_BOT_TOKEN"),
     )
 
 

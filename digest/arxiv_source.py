@@ -8,8 +8,10 @@ with exponential backoff, resuming at the offset already read rather than from t
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 import arxiv
 import requests
@@ -32,10 +34,10 @@ class _TimeoutAdapter(HTTPAdapter):
         super().__init__()
         self.timeout = timeout
 
-    def send(self, request, **kwargs):  # type: ignore[no-untyped-def]
-        if kwargs.get("timeout") is None:
-            kwargs["timeout"] = self.timeout
-        return super().send(request, **kwargs)
+    def send(  # type: ignore[override]  # same parameters; the stubs spell their types differently
+        self, request: requests.PreparedRequest, timeout: Any = None, **kwargs: Any
+    ) -> requests.Response:
+        return super().send(request, timeout=self.timeout if timeout is None else timeout, **kwargs)
 
 
 def _retryable(err: BaseException) -> bool:
@@ -117,7 +119,7 @@ class ArxivSource:
                 state.outcome.exception() if state.outcome else "?",
                 state.next_action.sleep if state.next_action else 0,
             ),
-            **({"sleep": self._sleep} if self._sleep else {}),
+            sleep=self._sleep or time.sleep,
         )
         try:
             for attempt in retrying:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as _dt
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -142,7 +143,7 @@ class Digest:
         return len(self.items)
 
     @staticmethod
-    def make_key(day: date, categories: tuple[str, ...] | list[str]) -> str:
+    def make_key(day: _dt.date, categories: tuple[str, ...] | list[str]) -> str:
         return f"{day.isoformat()}|{category_key(categories)}"
 
 

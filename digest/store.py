@@ -27,7 +27,7 @@ def migration(fn: Migration) -> Migration:
 
 @migration
 def m001_papers(db: sqlite_utils.Database) -> None:
-    db["papers"].create(
+    db.table("papers").create(
         {
             "base_id": str,
             "version": int,
@@ -45,7 +45,7 @@ def m001_papers(db: sqlite_utils.Database) -> None:
 
 @migration
 def m002_summaries(db: sqlite_utils.Database) -> None:
-    db["summaries"].create(
+    db.table("summaries").create(
         {
             "paper_id": str,  # versioned id
             "model": str,
@@ -68,7 +68,7 @@ def m002_summaries(db: sqlite_utils.Database) -> None:
 
 @migration
 def m003_digests(db: sqlite_utils.Database) -> None:
-    db["digests"].create(
+    db.table("digests").create(
         {
             "key": str,
             "date": str,
@@ -86,18 +86,18 @@ def m003_digests(db: sqlite_utils.Database) -> None:
         },
         pk="key",
     )
-    db["digests"].create_index(["category_key", "date"])
-    db["digest_items"].create(
+    db.table("digests").create_index(["category_key", "date"])
+    db.table("digest_items").create(
         {"digest_key": str, "base_id": str, "paper_id": str, "position": int},
         pk=("digest_key", "base_id"),
         foreign_keys=[("digest_key", "digests", "key")],
     )
-    db["digest_items"].create_index(["base_id"])
+    db.table("digest_items").create_index(["base_id"])
 
 
 @migration
 def m004_subscriptions_and_deliveries(db: sqlite_utils.Database) -> None:
-    db["subscriptions"].create(
+    db.table("subscriptions").create(
         {
             "platform": str,  # telegram | discord
             "chat_id": str,
@@ -111,7 +111,7 @@ def m004_subscriptions_and_deliveries(db: sqlite_utils.Database) -> None:
         pk=("platform", "chat_id"),
     )
     # One row per message part delivered: the log that makes pushes idempotent.
-    db["deliveries"].create(
+    db.table("deliveries").create(
         {
             "platform": str,
             "chat_id": str,
@@ -127,7 +127,7 @@ def m004_subscriptions_and_deliveries(db: sqlite_utils.Database) -> None:
 @migration
 def m005_fulltexts(db: sqlite_utils.Database) -> None:
     # The extracted text, not the HTML or PDF: it is what the LLM reads, and a tenth of the size.
-    db["fulltexts"].create(
+    db.table("fulltexts").create(
         {
             "paper_id": str,  # versioned id: a new version is a new text
             "source": str,  # html | pdf | abstract
@@ -141,10 +141,10 @@ def m005_fulltexts(db: sqlite_utils.Database) -> None:
 
 @migration
 def m006_summary_checks_and_build_runs(db: sqlite_utils.Database) -> None:
-    db["summaries"].add_column("source", str)  # html | pdf | abstract: what the breakdown read
-    db["summaries"].add_column("unverified", str)  # JSON list of numbers not found in the source
+    db.table("summaries").add_column("source", str)  # html | pdf | abstract: what the breakdown read
+    db.table("summaries").add_column("unverified", str)  # JSON list of numbers not found in the source
     # One row per build: what it cost, for the operator's eye and for budgeting.
-    db["build_runs"].create(
+    db.table("build_runs").create(
         {
             "id": int,
             "date": str,
@@ -167,7 +167,7 @@ def m006_summary_checks_and_build_runs(db: sqlite_utils.Database) -> None:
 def m007_platform_state(db: sqlite_utils.Database) -> None:
     # Small per-platform facts that must survive a restart, e.g. the hash of the registered Discord
     # commands (Discord limits command creation per day, so they are only synced when they change).
-    db["platform_state"].create(
+    db.table("platform_state").create(
         {"platform": str, "key": str, "value": str, "updated_at": str}, pk=("platform", "key")
     )
 
@@ -243,16 +243,16 @@ class Store:
 
     # -- migrations ---------------------------------------------------------------------------
     def migrate(self) -> None:
-        applied_table = self.db["_migrations"]
+        applied_table = self.db.table("_migrations")
         if not applied_table.exists():
-            self.db["_migrations"].create({"name": str, "applied_at": str}, pk="name")
-        applied = {row["name"] for row in self.db["_migrations"].rows}
+            self.db.table("_migrations").create({"name": str, "applied_at": str}, pk="name")
+        applied = {row["name"] for row in self.db.table("_migrations").rows}
         for name, fn in MIGRATIONS:
             if name in applied:
                 continue
             with self.db.conn:
                 fn(self.db)
-                self.db["_migrations"].insert({"name": name, "applied_at": _now()})
+                self.db.table("_migrations").insert({"name": name, "applied_at": _now()})
 
     # -- papers -------------------------------------------------------------------------------
     def upsert_papers(self, papers: Iterable[Paper]) -> None:
@@ -291,7 +291,7 @@ class Store:
                         continue  # never replace a newer version with an older one
                     row["first_seen_at"] = old["first_seen_at"]
                 keep.append(row)
-            self.db["papers"].upsert_all(keep, pk="base_id")
+            self.db.table("papers").upsert_all(keep, pk="base_id")
 
     def get_paper(self, base_id: str) -> Paper | None:
         rows = list(self.db.query("select * from papers where base_id = ?", [base_id]))
@@ -356,7 +356,7 @@ class Store:
 
     def put_fulltext(self, paper_id: str, fulltext: FullText) -> None:
         with self.db.conn:
-            self.db["fulltexts"].upsert(
+            self.db.table("fulltexts").upsert(
                 {
                     "paper_id": paper_id,
                     "source": fulltext.source,
@@ -371,7 +371,7 @@ class Store:
     def create_digest(self, digest: Digest, papers: list[Paper], model: str, prompt_version: str) -> None:
         """Store a digest and its membership in one transaction: membership never changes afterwards."""
         with self.db.conn:
-            self.db["digests"].insert(
+            self.db.table("digests").insert(
                 {
                     "key": digest.key,
                     "date": digest.date.isoformat(),
@@ -388,7 +388,7 @@ class Store:
                     "created_at": _now(),
                 }
             )
-            self.db["digest_items"].insert_all(
+            self.db.table("digest_items").insert_all(
                 {
                     "digest_key": digest.key,
                     "base_id": paper.base_id,
@@ -481,7 +481,7 @@ class Store:
 
     def record_build(self, row: dict) -> None:
         with self.db.conn:
-            self.db["build_runs"].insert({**row, "finished_at": _now()})
+            self.db.table("build_runs").insert({**row, "finished_at": _now()})
 
     def digest_usage(self, key: str) -> dict[str, int]:
         """Tokens spent on the papers of one digest (summaries are shared between digests)."""
@@ -503,7 +503,7 @@ class Store:
         now = _now()
         with self.db.conn:
             existing = self.get_subscription(platform, chat_id)
-            self.db["subscriptions"].upsert(
+            self.db.table("subscriptions").upsert(
                 {
                     "platform": platform,
                     "chat_id": str(chat_id),
@@ -563,7 +563,7 @@ class Store:
         self, platform: str, chat_id: str, digest_key: str, part: str, message_id: str | int | None
     ) -> None:
         with self.db.conn:
-            self.db["deliveries"].insert(
+            self.db.table("deliveries").insert(
                 {
                     "platform": platform,
                     "chat_id": str(chat_id),
@@ -584,7 +584,7 @@ class Store:
 
     def set_state(self, platform: str, key: str, value: str) -> None:
         with self.db.conn:
-            self.db["platform_state"].upsert(
+            self.db.table("platform_state").upsert(
                 {"platform": platform, "key": key, "value": value, "updated_at": _now()},
                 pk=("platform", "key"),
             )

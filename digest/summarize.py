@@ -14,6 +14,7 @@ import logging
 import re
 from dataclasses import dataclass, replace
 from importlib import resources
+from typing import Any, cast
 
 import openai
 from openai import AsyncOpenAI
@@ -222,8 +223,9 @@ class Summarizer:
         usage.calls += 1
         response = await self.client.chat.completions.create(
             model=self.model,
-            messages=messages,  # type: ignore[arg-type]
-            response_format=RESPONSE_FORMAT,  # type: ignore[arg-type]
+            # plain dicts are what the API takes; the SDK's TypedDicts add nothing here
+            messages=cast(Any, messages),
+            response_format=cast(Any, RESPONSE_FORMAT),
             temperature=self.temperature,
         )
         if response.usage is not None:

@@ -81,9 +81,10 @@ class BreakdownButton(discord.ui.DynamicItem[discord.ui.Button], template=render
 
     @classmethod
     async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str], /
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
     ) -> BreakdownButton:
-        return cls(match["paper_id"], item.label)
+        label = item.label if isinstance(item, discord.ui.Button) else None
+        return cls(match["paper_id"], label)
 
     async def callback(self, interaction: discord.Interaction) -> None:
         client = interaction.client
@@ -279,7 +280,7 @@ class DigestBot(discord.Client):
             if latest is None:
                 await self.notice(interaction, "not_yet_none", **when)
                 return
-            note = self.text("not_yet", latest=latest.date.isoformat(), **when)
+            note: str | None = self.text("not_yet", latest=latest.date.isoformat(), **when)
             await self.send_digest(interaction, latest, note)
             return
         if digest is None:
@@ -328,7 +329,8 @@ class DigestBot(discord.Client):
         are not on the message they claim to come from (forged)."""
         if interaction.type is not discord.InteractionType.component:
             return
-        custom_id = str((interaction.data or {}).get("custom_id", ""))
+        data: dict[str, Any] = dict(interaction.data or {})
+        custom_id = str(data.get("custom_id", ""))
         ours = re.fullmatch(render.BREAKDOWN_TEMPLATE, custom_id) is not None
         if ours and _button_in_message(interaction.message, custom_id):
             return  # BreakdownButton answers it
