@@ -87,7 +87,9 @@ async def _build(settings: Settings, args: argparse.Namespace) -> int:
     categories = check_categories(args.categories.split(",")) if args.categories else None
     service = make_service(settings)
     try:
-        report = await service.build(day, [categories] if categories else None, make_progress())
+        report = await service.build(
+            day, [categories] if categories else None, make_progress(), archive_all=True
+        )
     finally:
         service.store.close()
     print(_summary_line(report))

@@ -155,10 +155,16 @@ class DigestService:
         day: date,
         category_sets: Sequence[Sequence[str]] | None = None,
         progress: Progress | None = None,
+        archive_all: bool = False,
     ) -> BuildReport:
+        """Build (or finish) the digests of `day` for these category sets (default: the configured one).
+
+        The archive is the configured digest's Jekyll post; other sets (a subscription's) get a post only
+        with `archive_all`, as when a user builds one by hand, so the site is not flooded with them.
+        """
         self.check_buildable(day)
         async with self._build_lock:
-            return await self._build(day, category_sets, progress or _NoProgress())
+            return await self._build(day, category_sets, progress or _NoProgress(), archive_all)
 
     def check_buildable(self, day: date) -> None:
         """A digest of a future day would freeze an empty window; refuse it as a user error."""
@@ -167,7 +173,11 @@ class DigestService:
             raise ConfigError(f"{day} is in the future (today is {today} in {self.settings.digest.timezone})")
 
     async def _build(
-        self, day: date, category_sets: Sequence[Sequence[str]] | None, progress: Progress
+        self,
+        day: date,
+        category_sets: Sequence[Sequence[str]] | None,
+        progress: Progress,
+        archive_all: bool,
     ) -> BuildReport:
         began = time.monotonic()
         sets = [self._categories(s) for s in (category_sets or [self.default_categories])]
@@ -183,8 +193,10 @@ class DigestService:
         report.digests = [d for d in digests if d is not None]
         await self._summarize_missing(report, progress)
         report.digests = [self.store.load_digest(d.key) or d for d in report.digests]
+        default_key = category_key(self.default_categories)
         for digest in report.digests:
-            report.archive_files.append(self._write_archive(digest))
+            if archive_all or category_key(digest.categories) == default_key:
+                report.archive_files.append(self._write_archive(digest))
         report.missing_summaries = sum(
             1 for digest in report.digests for item in digest.items if item.summary is None
         )

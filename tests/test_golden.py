@@ -40,3 +40,23 @@ def test_rebuild_makes_no_llm_call_and_writes_the_same_file(seed_arxiv, fake_llm
     assert len(llm.requests) == calls
     assert "LLM calls 0" in result.stdout
     assert project.post("2026-02-18").read_bytes() == first
+
+
+def test_another_category_set_shares_papers_and_summaries(seed_arxiv, fake_llm, make_project):
+    _, arxiv_server = seed_arxiv
+    llm, llm_server = fake_llm
+    project = make_project(arxiv_server.url, llm_server.url)
+    project.run("build", "--date", "2026-02-18", check=True)
+    assert len(llm.requests) == 8
+
+    result = project.run("build", "--date", "2026-02-18", "--categories", "eess.AS", check=True)
+
+    assert len(llm.requests) == 8  # every eess.AS paper was summarized for the first digest
+    assert "fetched 6, shown 6" in result.stdout
+    post = project.archive / "2026-02-18-arxiv-daily-eess-as.md"
+    assert str(post) in result.stdout
+    text = post.read_text(encoding="utf-8")
+    assert "tags: [arxiv, eess.AS]" in text and text.count("\n## ") == 6
+    assert "TAC: Timestamped Audio Captioning" not in text  # cs.SD only
+    # the configured digest's post is untouched
+    assert project.post("2026-02-18").read_bytes() == SEED_POST.read_bytes()
