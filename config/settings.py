@@ -115,7 +115,7 @@ class LLMSettings(_Section):
     concurrency: int = Field(ge=1, le=256)
     timeout_seconds: float = Field(gt=0)
     retries: int = Field(ge=0, le=10)
-    temperature: float = Field(ge=0, le=2)
+    temperature: float | None = Field(default=None, ge=0, le=2)  # None: the model's default
     paper_token_budget: int = Field(ge=500)
     digest_token_budget: int = Field(ge=0)
     price_input_per_million: float = Field(ge=0)
@@ -184,16 +184,14 @@ def _defaults() -> dict[str, Any]:
     return tomllib.loads(text)
 
 
-def _merge(base: dict[str, Any], override: Mapping[str, Any], where: str = "") -> dict[str, Any]:
+def _merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """The user's tables over the defaults, key by key; unknown keys are left for validation to name."""
     merged = dict(base)
     for key, value in override.items():
-        if key not in base:
-            section = f"[{where}] " if where else ""
-            raise ConfigError(f"unknown config key {section}{key!r}")
-        if isinstance(base[key], dict):
+        if isinstance(base.get(key), dict):
             if not isinstance(value, dict):
                 raise ConfigError(f"config key {key!r} must be a table ([{key}])")
-            merged[key] = _merge(base[key], value, key)
+            merged[key] = _merge(base[key], value)
         else:
             merged[key] = value
     return merged
@@ -218,9 +216,12 @@ def _secrets(env: Mapping[str, str]) -> Secrets:
 
 def _describe(err: ValidationError) -> str:
     first = err.errors()[0]
-    where = ".".join(str(p) for p in first["loc"])
+    loc = [str(p) for p in first["loc"]]
+    if first["type"] == "extra_forbidden":  # a misspelt or unknown key
+        section = f"[{'.'.join(loc[:-1])}] " if len(loc) > 1 else ""
+        return f"unknown config key {section}{loc[-1]!r}"
     message = first["msg"].removeprefix("Value error, ")
-    return f"config {where}: {message}"
+    return f"config {'.'.join(loc)}: {message}"
 
 
 def load_settings(
@@ -240,6 +241,14 @@ def load_settings(
             raise ConfigError(f"config file {file} is not valid TOML: {err}") from None
         except UnicodeDecodeError:
             raise ConfigError(f"config file {file} is not UTF-8 text") from None
+        for reserved in ("secrets", "base_dir"):
+            if reserved in user:
+                raise ConfigError(
+                    "secrets never go in the config file: set OPENAI_API_KEY, TELEGRAM_BOT_TOKEN and "
+                    "DISCORD_BOT_TOKEN in the environment"
+                    if reserved == "secrets"
+                    else f"unknown config key {reserved!r}"
+                )
         data = _merge(data, user)
     try:
         return Settings(**data, secrets=_secrets(env), base_dir=base_dir or Path.cwd())

@@ -103,7 +103,7 @@ class Summarizer:
         model: str,
         language: str,
         concurrency: int = 8,
-        temperature: float = 0.2,
+        temperature: float | None = None,
     ):
         self.client = client
         self.model = model
@@ -226,7 +226,8 @@ class Summarizer:
             # plain dicts are what the API takes; the SDK's TypedDicts add nothing here
             messages=cast(Any, messages),
             response_format=cast(Any, RESPONSE_FORMAT),
-            temperature=self.temperature,
+            # Sent only when configured: reasoning models refuse any temperature but their default.
+            temperature=openai.omit if self.temperature is None else self.temperature,
         )
         if response.usage is not None:
             usage.prompt_tokens += response.usage.prompt_tokens or 0

@@ -12,6 +12,8 @@ BAD_CONFIGS = {
     "toml": ("[digest\ncategories = 1\n", "is not valid TOML"),
     "key": ('[digest]\ncategory = ["cs.SD"]\n', "unknown config key [digest] 'category'"),
     "type": ("[llm]\nconcurrency = 0\n", "llm.concurrency"),
+    "secret": ('[secrets]\ntelegram_bot_token = "123:abc"\n', "secrets never go in the config file"),
+    "table": ('digest = "cs.SD"\n', "config key 'digest' must be a table"),
 }
 
 

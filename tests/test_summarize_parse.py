@@ -35,3 +35,15 @@ def test_accepts_a_fenced_reply_from_a_local_server():
 def test_refuses_garbage_with_a_reason(content, reason):
     with pytest.raises(MalformedReply, match=reason):
         parse_reply(content)
+
+
+def test_no_temperature_is_sent_unless_configured(seed_arxiv, fake_llm, make_project):
+    _, arxiv_server = seed_arxiv
+    llm, llm_server = fake_llm
+    project = make_project(arxiv_server.url, llm_server.url)
+    project.run("build", "--date", "2026-02-18", check=True)
+    assert all("temperature" not in body for body in llm.requests)
+
+    project.config.write_text(project.config.read_text() + "temperature = 0.3\n")
+    project.run("build", "--date", "2026-02-17", check=True)
+    assert all(body.get("temperature") == 0.3 for body in llm.requests[8:])
