@@ -71,8 +71,10 @@ def _summary_line(report: BuildReport) -> str:
     ]
     if report.unverified:
         parts.append(f"unverified {report.unverified}")
+    if report.abstract_only:
+        parts.append(f"breakdowns from the abstract {report.abstract_only}")
     if report.missing_summaries:
-        parts.append(f"abstract only {report.missing_summaries}")
+        parts.append(f"untranslated {report.missing_summaries}")
     if report.llm_calls:
         parts.append(f"est. cost ${report.cost_usd:.4f}")
     parts.append(f"{report.seconds:.1f}s")

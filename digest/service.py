@@ -16,7 +16,7 @@ import sqlite3
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Protocol
 
@@ -69,7 +69,6 @@ class BuildReport:
     abstract_only: int = 0  # breakdowns read from the abstract (no full text, or over the token budget)
     cost_usd: float = 0.0
     missing_summaries: int = 0  # papers shown with their original abstract
-    llm_configured: bool = True
     seconds: float = 0.0
 
     @property
@@ -181,7 +180,7 @@ class DigestService:
     ) -> BuildReport:
         began = time.monotonic()
         sets = [self._categories(s) for s in (category_sets or [self.default_categories])]
-        report = BuildReport(day=day, llm_configured=self.summarizer is not None)
+        report = BuildReport(day=day)
         cfg = self.settings.digest
         window = window_for(day, cfg.timezone, cfg.anchor)
 
@@ -340,7 +339,3 @@ class DigestService:
             out.write(render_post(digest))
         tmp.replace(path)
         return path
-
-
-def today_in(settings: Settings, now: datetime | None = None) -> date:
-    return settings.digest.today(now)

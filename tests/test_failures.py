@@ -150,7 +150,7 @@ def test_without_an_llm_the_build_archives_abstracts_and_says_so_once(seed_arxiv
     result = project.run("build", "--date", "2026-02-18", check=True)
 
     assert result.stderr.count("no LLM configured") == 1
-    assert "abstract only 8" in result.stdout
+    assert "untranslated 8" in result.stdout
     post = project.post("2026-02-18").read_text(encoding="utf-8")
     assert post.count("\n## ") == 8 and "<details>" not in post
 
