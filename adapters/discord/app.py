@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
-from typing import Any, Protocol
+from typing import Any
 
 import discord
 from discord import app_commands
@@ -20,30 +20,14 @@ from discord import app_commands
 from adapters.discord import render
 from adapters.discord.texts import TEXTS
 from config.settings import ConfigError, check_categories, parse_date
-from digest.models import Digest, Paper, Summary
+from digest.models import Digest
+from digest.ports import DigestSource
 from digest.store import Store
 
 log = logging.getLogger(__name__)
 
 PLATFORM = "discord"
 NO_MENTIONS = discord.AllowedMentions.none()
-
-
-class DigestSource(Protocol):
-    """What the bot needs from the core (digest.service.DigestService)."""
-
-    async def ensure_digest(self, day: date, categories: Sequence[str] | None = None) -> Digest: ...
-
-    def get_digest(self, day: date, categories: Sequence[str] | None = None) -> Digest | None: ...
-
-    def latest_digest(
-        self,
-        categories: Sequence[str] | None = None,
-        on_or_before: date | None = None,
-        non_empty: bool = True,
-    ) -> Digest | None: ...
-
-    def breakdown(self, paper_id: str) -> tuple[Paper, Summary | None] | None: ...
 
 
 @dataclass(frozen=True)

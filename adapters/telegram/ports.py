@@ -1,29 +1,16 @@
-"""What the Telegram adapter needs from the core, as a protocol (digest.service.DigestService fits it)."""
+"""The Telegram adapter's seams: its platform name, the options it shows, and the core it reads (digest.ports)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from digest.models import Digest, Paper, Summary
+from digest.ports import DigestSource
 
 PLATFORM = "telegram"
 
-
-class DigestSource(Protocol):
-    async def ensure_digest(self, day: date, categories: Sequence[str] | None = None) -> Digest: ...
-
-    def latest_digest(
-        self,
-        categories: Sequence[str] | None = None,
-        on_or_before: date | None = None,
-        non_empty: bool = True,
-    ) -> Digest | None: ...
-
-    def breakdown(self, paper_id: str) -> tuple[Paper, Summary | None] | None: ...
+__all__ = ["PLATFORM", "BotOptions", "DigestSource"]
 
 
 @dataclass(frozen=True)

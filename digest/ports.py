@@ -1,0 +1,31 @@
+"""What the chat adapters may ask of the core. digest.service.DigestService fits it; tests may pass
+anything else that does."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from typing import Protocol
+
+from digest.models import Digest, Paper, Summary
+
+
+class DigestSource(Protocol):
+    async def ensure_digest(self, day: date, categories: Sequence[str] | None = None) -> Digest:
+        """The stored digest of that day and category set, built first if it never was."""
+        ...
+
+    def get_digest(self, day: date, categories: Sequence[str] | None = None) -> Digest | None:
+        """The stored digest only; never builds."""
+        ...
+
+    def latest_digest(
+        self,
+        categories: Sequence[str] | None = None,
+        on_or_before: date | None = None,
+        non_empty: bool = True,
+    ) -> Digest | None: ...
+
+    def breakdown(self, paper_id: str) -> tuple[Paper, Summary | None] | None:
+        """A paper and its stored texts, for a button press; never calls the LLM."""
+        ...
