@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import shutil
 import sys
 
 from tqdm import tqdm
@@ -15,7 +16,18 @@ class BarProgress:
         self._bar: tqdm | None = None
 
     def start(self, total: int, label: str) -> None:
-        self._bar = tqdm(total=total, desc=label, unit="paper", file=sys.stderr, leave=False)
+        # A terminal that reports no size (a bare pty, `script`, some CI runners) would hide the bar:
+        # shutil falls back to 80x24 where tqdm takes the zeros at their word.
+        size = shutil.get_terminal_size()
+        self._bar = tqdm(
+            total=total,
+            desc=label,
+            unit="paper",
+            file=sys.stderr,
+            leave=False,
+            ncols=size.columns,
+            nrows=size.lines,
+        )
 
     def advance(self, done: int = 1) -> None:
         if self._bar is not None:

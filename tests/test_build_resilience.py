@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import pty
+import select
 import signal
 import sqlite3
 import subprocess
@@ -68,3 +71,36 @@ def test_a_crash_halfway_loses_nothing_and_the_next_build_finishes(seed_arxiv, f
     assert len(asked_after) == 8 - done  # only the papers without a stored summary were asked again
     assert len(asked_before | asked_after) == 8
     assert project.post("2026-02-18").read_bytes() == SEED_POST.read_bytes()
+
+
+def test_a_terminal_gets_a_progress_bar(seed_arxiv, fake_llm, make_project):
+    _, arxiv_server = seed_arxiv
+    _, llm_server = fake_llm
+    project = make_project(arxiv_server.url, llm_server.url)
+    leader, follower = pty.openpty()  # stderr is a terminal, as when a user runs the command
+    build = subprocess.Popen(
+        [str(CLI), "build", "--date", "2026-02-18"],
+        cwd=project.root,
+        env=project.env,
+        stdout=subprocess.DEVNULL,
+        stderr=follower,
+    )
+    os.close(follower)
+    shown = b""
+    try:
+        while True:  # read as it is written: a pty's buffer is small, and closing it drops what is left
+            ready, _, _ = select.select([leader], [], [], 60)
+            if not ready:
+                break
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # the build exited and closed its side
+                break
+            if not chunk:
+                break
+            shown += chunk
+    finally:
+        os.close(leader)
+    assert build.wait(timeout=60) == 0
+    assert b"summaries:" in shown and b"/8 [" in shown and b"%|" in shown  # a tqdm bar ...
+    assert b"summaries: 0/8" not in shown  # ... not the log lines a pipe gets
