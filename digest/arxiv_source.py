@@ -116,7 +116,7 @@ class ArxivSource:
             retry=retry_if_exception(_retryable),
             before_sleep=lambda state: log.warning(
                 "arXiv request failed (%s); retrying in %.0fs",
-                state.outcome.exception() if state.outcome else "?",
+                _describe(state.outcome.exception() if state.outcome else None),
                 state.next_action.sleep if state.next_action else 0,
             ),
             sleep=self._sleep or time.sleep,
