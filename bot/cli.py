@@ -10,7 +10,7 @@ import sys
 from collections.abc import Sequence
 from datetime import date
 
-from bot.logging_setup import setup_logging
+from bot.logging_setup import redact, setup_logging
 from bot.progress import make_progress
 from config.settings import ConfigError, Settings, check_categories, load_settings, parse_date
 from digest.arxiv_source import SourceError
@@ -148,14 +148,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"arxiv-digest: error: {err}", file=sys.stderr)
         return EXIT_USAGE
     secrets = settings.secrets
-    setup_logging(
-        args.verbose,
-        [
-            s.get_secret_value()
-            for s in (secrets.openai_api_key, secrets.telegram_bot_token, secrets.discord_bot_token)
-            if s is not None
-        ],
-    )
+    secret_values = [
+        s.get_secret_value()
+        for s in (secrets.openai_api_key, secrets.telegram_bot_token, secrets.discord_bot_token)
+        if s is not None
+    ]
+    setup_logging(args.verbose, secret_values)
     try:
         return asyncio.run(COMMANDS[args.command](settings, args))
     except ConfigError as err:
@@ -166,6 +164,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_FAILURE
     except KeyboardInterrupt:
         return 130
+    except Exception as err:  # an outside service failing in a way no layer below could handle
+        if args.verbose:
+            log.exception("failed")
+        message = redact(f"{type(err).__name__}: {err}", secret_values)
+        print(f"arxiv-digest: error: {message} (run with -v for details)", file=sys.stderr)
+        return EXIT_FAILURE
 
 
 if __name__ == "__main__":

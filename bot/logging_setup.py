@@ -6,6 +6,13 @@ import logging
 from collections.abc import Iterable
 
 
+def redact(text: str, secrets: Iterable[str]) -> str:
+    for secret in secrets:
+        if secret and len(secret) >= 6:
+            text = text.replace(secret, "***")
+    return text
+
+
 class RedactSecrets(logging.Filter):
     """Replaces any secret (e.g. a bot token inside a Bot API URL) in a record with '***'."""
 
@@ -17,9 +24,7 @@ class RedactSecrets(logging.Filter):
         if not self.secrets:
             return True
         message = record.getMessage()
-        redacted = message
-        for secret in self.secrets:
-            redacted = redacted.replace(secret, "***")
+        redacted = redact(message, self.secrets)
         if redacted != message:
             record.msg, record.args = redacted, None
         return True

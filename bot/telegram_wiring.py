@@ -7,6 +7,7 @@ import os
 from datetime import date
 
 from telegram import Update
+from telegram.error import InvalidToken
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
 
 from adapters.telegram.handlers import TelegramHandlers
@@ -38,7 +39,12 @@ class TelegramRuntime:
         self._initialized = False
 
     async def start(self, receive: bool = True) -> None:
-        await self.application.initialize()  # getMe: checks the token, learns the bot's username
+        try:
+            await self.application.initialize()  # getMe: checks the token, learns the bot's username
+        except InvalidToken:
+            raise ConfigError(
+                "Telegram refused TELEGRAM_BOT_TOKEN (401 Unauthorized): check the token"
+            ) from None
         self._initialized = True
         log.info("telegram: connected as @%s", self.application.bot.username)
         if receive:

@@ -179,3 +179,24 @@ def test_run_serves_commands_and_buttons_and_stops_on_sigterm(tmp_path, telegram
     assert "Traceback" not in output, output
     assert [e for e in fake.errors if e[1] != 429] == []
     assert SEED_DAY.isoformat() in texts(fake, GROUP)[2]
+
+
+def test_a_refused_token_is_a_clear_error(tmp_path: Path, telegram: FakeTelegram, arxiv_url: str) -> None:
+    env = project(tmp_path, telegram, arxiv_url, [CHANNEL])
+    env["TELEGRAM_BOT_TOKEN"] = "111:not-the-token"
+    result = cli(tmp_path, env, "push", "--date", SEED_DAY.isoformat(), "--platform", "telegram")
+    assert result.returncode == 2, result.stderr
+    assert "Telegram refused TELEGRAM_BOT_TOKEN" in result.stderr
+    assert "Traceback" not in result.stderr and "111:not-the-token" not in result.stderr
+
+
+def test_telegram_unreachable_is_a_clear_error(
+    tmp_path: Path, telegram: FakeTelegram, arxiv_url: str
+) -> None:
+    env = project(tmp_path, telegram, arxiv_url, [CHANNEL])
+    config = Path(env["ARXIV_DIGEST_CONFIG"])
+    config.write_text(config.read_text().replace(telegram.base_url, "http://127.0.0.1:9/bot"))
+    result = cli(tmp_path, env, "push", "--date", SEED_DAY.isoformat(), "--platform", "telegram")
+    assert result.returncode == 1, result.stderr
+    assert "arxiv-digest: error:" in result.stderr
+    assert "Traceback" not in result.stderr and telegram.token not in result.stderr
