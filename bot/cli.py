@@ -14,7 +14,7 @@ from bot.logging_setup import redact, setup_logging
 from bot.progress import make_progress
 from config.settings import ConfigError, Settings, check_categories, load_settings, parse_date
 from digest.arxiv_source import SourceError
-from digest.service import BuildReport
+from digest.service import BuildReport, check_buildable
 
 log = logging.getLogger("arxiv_digest")
 
@@ -57,7 +57,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _day(value: str | None, settings: Settings) -> date:
-    return parse_date(value) if value else settings.digest.today()
+    day = parse_date(value) if value else settings.digest.today()
+    check_buildable(settings, day)  # before anything is opened or written
+    return day
 
 
 def _summary_line(report: BuildReport) -> str:

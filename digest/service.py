@@ -76,6 +76,13 @@ class BuildReport:
         return self.digests[0]
 
 
+def check_buildable(settings: Settings, day: date) -> None:
+    """A digest of a future day would freeze an empty window; refuse it as a user error."""
+    today = settings.digest.today()
+    if day > today:
+        raise ConfigError(f"{day} is in the future (today is {today} in {settings.digest.timezone})")
+
+
 class DigestService:
     def __init__(
         self,
@@ -166,10 +173,7 @@ class DigestService:
             return await self._build(day, category_sets, progress or _NoProgress(), archive_all)
 
     def check_buildable(self, day: date) -> None:
-        """A digest of a future day would freeze an empty window; refuse it as a user error."""
-        today = self.settings.digest.today()
-        if day > today:
-            raise ConfigError(f"{day} is in the future (today is {today} in {self.settings.digest.timezone})")
+        check_buildable(self.settings, day)
 
     async def _build(
         self,

@@ -44,6 +44,13 @@ def test_bad_date_is_refused(value, seed_arxiv, make_project):
     assert arxiv.requests == []
 
 
+def test_a_future_date_is_refused(seed_arxiv, make_project):
+    arxiv, server = seed_arxiv
+    project = make_project(server.url)
+    _assert_refused(project, project.run("build", "--date", "2099-01-01"), "2099-01-01 is in the future")
+    assert arxiv.requests == []
+
+
 def test_unknown_category_flag_is_refused(seed_arxiv, make_project):
     arxiv, server = seed_arxiv
     project = make_project(server.url)
