@@ -29,7 +29,6 @@ class _Texts:
     counts: str
     details: str
     empty: str
-    unverified: str
 
 
 _TEXTS = {
@@ -39,7 +38,6 @@ _TEXTS = {
         counts="- 抓取总数：{fetched} 篇 | 本页显示：{shown} 篇（去重/过滤后）",
         details="详细解读",
         empty="本窗口内没有新论文（周末或节假日 arXiv 不发布新论文）。",
-        unverified="> 注意：以下数字未能在论文原文中核实：{numbers}",
     ),
     "en": _Texts(
         intro="Papers updated in the {date} window ({abbr}, {zone}), with English summaries:",
@@ -47,7 +45,6 @@ _TEXTS = {
         counts="- Fetched: {fetched} | Shown: {shown} (after dedup/filter)",
         details="Detailed breakdown",
         empty="No new papers in this window (arXiv does not announce on weekends and holidays).",
-        unverified="> Note: these numbers could not be found in the paper: {numbers}",
     ),
 }
 
@@ -129,11 +126,6 @@ def _render_item(item: DigestItem, language: str) -> str:
             "",
             "3)  ",
             summary.results,
-            *(
-                ["", _TEXTS[language].unverified.format(numbers=", ".join(summary.unverified))]
-                if summary.unverified
-                else []
-            ),
             "</div>",
             "",
             "</details>",

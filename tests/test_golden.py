@@ -3,7 +3,8 @@ clients talking HTTP to the fakes."""
 
 from __future__ import annotations
 
-from tests.conftest import SEED_POST
+from tests.conftest import SEED_ATOM, SEED_POST
+from tests.fakes.arxiv_api import parse_atom
 
 
 def test_build_reproduces_the_seed_byte_for_byte(seed_arxiv, fake_llm, make_project):
@@ -60,3 +61,17 @@ def test_another_category_set_shares_papers_and_summaries(seed_arxiv, fake_llm, 
     assert "TAC: Timestamped Audio Captioning" not in text  # cs.SD only
     # the configured digest's post is untouched
     assert project.post("2026-02-18").read_bytes() == SEED_POST.read_bytes()
+
+
+def test_without_full_texts_the_archive_still_matches_the_seed(fake_arxiv, fake_llm, make_project):
+    """arXiv without HTML or PDF: breakdowns are checked against the abstract, the seed's numbers are
+    flagged (store, summary line) after one re-ask, and the archive keeps the seed's format."""
+    arxiv, arxiv_server = fake_arxiv
+    arxiv.add(*parse_atom(SEED_ATOM))
+    _, llm_server = fake_llm
+    project = make_project(arxiv_server.url, llm_server.url)
+
+    result = project.run("build", "--date", "2026-02-18", check=True)
+
+    assert project.post("2026-02-18").read_bytes() == SEED_POST.read_bytes()
+    assert "unverified" in result.stdout and "failures 0" in result.stdout
