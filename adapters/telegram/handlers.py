@@ -104,6 +104,16 @@ class TelegramHandlers:
         member = await context.bot.get_chat_member(chat.id, user.id)
         return member.status in (ChatMember.OWNER, ChatMember.ADMINISTRATOR)
 
+    async def _chat_to_change(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> Chat | None:
+        """The chat whose subscription this update may change; None (after a refusal) if it may not."""
+        chat = update.effective_chat
+        if chat is None:
+            return None
+        if not await self._may_change(update, context):
+            await self._reply(update, context, ADMIN_ONLY)
+            return None
+        return chat
+
     def _describe(self, categories) -> str:
         return (
             f"the daily digest of {', '.join(categories)}, every day at {self.options.publish_at} "
@@ -130,11 +140,8 @@ class TelegramHandlers:
         await self._reply(update, context, HELP)
 
     async def subscribe(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        chat = update.effective_chat
+        chat = await self._chat_to_change(update, context)
         if chat is None:
-            return
-        if not await self._may_change(update, context):
-            await self._reply(update, context, ADMIN_ONLY)
             return
         try:
             categories = parse_categories(context.args or [])
@@ -151,11 +158,8 @@ class TelegramHandlers:
         )
 
     async def unsubscribe(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        chat = update.effective_chat
+        chat = await self._chat_to_change(update, context)
         if chat is None:
-            return
-        if not await self._may_change(update, context):
-            await self._reply(update, context, ADMIN_ONLY)
             return
         if self.store.deactivate(PLATFORM, str(chat.id), "unsubscribed with /unsubscribe"):
             log.info("telegram chat %s unsubscribed", chat.id)
