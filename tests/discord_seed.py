@@ -3,58 +3,30 @@ the Discord tests render, press and push."""
 
 from __future__ import annotations
 
-import json
-from datetime import date, datetime
-from pathlib import Path
+from datetime import date
 
-from digest.models import Digest, DigestItem, Paper, Summary, SummaryRecord, Window
+from digest.models import Digest, SummaryRecord, Window
 from digest.store import Store
+from tests.seed_data import seed_items, seed_json, when
 
-SEED_JSON = Path(__file__).parent / "fixtures" / "seed-2026-02-18.json"
 SEED_DAY = date(2026, 2, 18)
 EMPTY_DAY = date(2026, 2, 21)  # a Saturday: no announcement
 MODEL, PROMPT_VERSION = "gpt-4o-mini", "seed"
 
 
-def _when(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
-
-
-def seed_records() -> tuple[dict, list[Paper], dict[str, Summary]]:
-    data = json.loads(SEED_JSON.read_text(encoding="utf-8"))
-    papers, summaries = [], {}
-    for record in data["papers"]:
-        base_id, version = record["id"].rsplit("v", 1)
-        paper = Paper(
-            base_id=base_id,
-            version=int(version),
-            title=record["title"],
-            authors=tuple(record["authors"]),
-            categories=tuple(record["categories"]),
-            published=_when(record["published"]),
-            updated=_when(record["updated"]),
-            abstract=record["abstract"],
-        )
-        papers.append(paper)
-        zh = record["zh"]
-        summaries[paper.versioned_id] = Summary(
-            zh["translation"], zh["background"], zh["method"], zh["results"]
-        )
-    return data, papers, summaries
-
-
 def seed_digest() -> Digest:
-    data, papers, summaries = seed_records()
+    data = seed_json()
+    items = seed_items()
     window = data["window"]
     return Digest(
         key=Digest.make_key(SEED_DAY, data["categories"]),
         date=SEED_DAY,
         categories=tuple(data["categories"]),
         window=Window(
-            SEED_DAY, _when(window["start"]), _when(window["end"]), window["timezone"], window["anchor"]
+            SEED_DAY, when(window["start"]), when(window["end"]), window["timezone"], window["anchor"]
         ),
-        fetched=len(papers),
-        items=tuple(DigestItem(p, summaries[p.versioned_id]) for p in papers),
+        fetched=len(items),
+        items=tuple(items),
         language="zh",
     )
 

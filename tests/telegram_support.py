@@ -2,41 +2,17 @@
 
 from __future__ import annotations
 
-import json
-from datetime import date, datetime
-from pathlib import Path
+from datetime import date
 
-from digest.models import Digest, DigestItem, Paper, Summary, SummaryRecord, Window, split_version
+from digest.models import Digest, DigestItem, SummaryRecord
 from digest.store import Store
+from digest.window import window_for
+from tests.seed_data import seed_items
 
-FIXTURES = Path(__file__).parent / "fixtures"
+__all__ = ["SEED_DAY", "make_digest", "seed_items", "seed_store"]
+
 SEED_DAY = date(2026, 2, 18)
 MODEL, PROMPT_VERSION = "fake-model", "test"
-
-
-def _time(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
-
-
-def seed_items() -> list[DigestItem]:
-    data = json.loads((FIXTURES / "seed-2026-02-18.json").read_text(encoding="utf-8"))
-    items = []
-    for record in data["papers"]:
-        base_id, version = split_version(record["id"])
-        paper = Paper(
-            base_id=base_id,
-            version=version,
-            title=record["title"],
-            authors=tuple(record["authors"]),
-            categories=tuple(record["categories"]),
-            published=_time(record["published"]),
-            updated=_time(record["updated"]),
-            abstract=record["abstract"],
-        )
-        zh = record["zh"]
-        summary = Summary(zh["translation"], zh["background"], zh["method"], zh["results"])
-        items.append(DigestItem(paper, summary))
-    return items
 
 
 def make_digest(
@@ -46,13 +22,7 @@ def make_digest(
     language: str = "zh",
     fetched: int | None = None,
 ) -> Digest:
-    window = Window(
-        date=day,
-        start=datetime.fromisoformat(f"{day.replace(day=day.day - 1).isoformat()}T00:50:00+00:00"),
-        end=datetime.fromisoformat(f"{day.isoformat()}T00:50:00+00:00"),
-        timezone="Asia/Shanghai",
-        anchor="08:50",
-    )
+    window = window_for(day, "Asia/Shanghai", "08:50")
     return Digest(
         key=Digest.make_key(day, categories),
         date=day,
