@@ -132,11 +132,13 @@ class Summarizer:
             {"role": "system", "content": self.instructions},
             {"role": "user", "content": paper_message(paper, source_text)},
         ]
-        # Everything the LLM was shown counts as support for a number.
+        # Everything the LLM was shown counts as support for a number. The check needs the paper: with
+        # the abstract alone there is nothing to hold a breakdown's numbers against but the abstract, and
+        # every figure from the paper's body (the breakdown's point) would be re-asked for nothing.
         source = "\n".join([paper.title, paper.abstract, source_text or ""])
         try:
             summary, content = await self._ask_parsed(messages, usage, paper)
-            unsupported = unsupported_numbers(summary.fields, source)
+            unsupported = unsupported_numbers(summary.fields, source) if source_text else []
             if unsupported:
                 summary = await self._reask_numbers(
                     messages, content, summary, unsupported, source, usage, paper

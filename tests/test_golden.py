@@ -64,8 +64,8 @@ def test_another_category_set_shares_papers_and_summaries(seed_arxiv, fake_llm, 
 
 
 def test_without_full_texts_the_archive_still_matches_the_seed(fake_arxiv, fake_llm, make_project):
-    """arXiv without HTML or PDF: breakdowns are checked against the abstract, the seed's numbers are
-    flagged (store, summary line) after one re-ask, and the archive keeps the seed's format."""
+    """arXiv without HTML or PDF: the breakdowns come from the abstract, with nothing to check their
+    numbers against, so no re-ask; one LLM call per paper and the seed's exact format."""
     arxiv, arxiv_server = fake_arxiv
     arxiv.add(*parse_atom(SEED_ATOM))
     _, llm_server = fake_llm
@@ -74,4 +74,5 @@ def test_without_full_texts_the_archive_still_matches_the_seed(fake_arxiv, fake_
     result = project.run("build", "--date", "2026-02-18", check=True)
 
     assert project.post("2026-02-18").read_bytes() == SEED_POST.read_bytes()
-    assert "unverified" in result.stdout and "failures 0" in result.stdout
+    assert "unverified" not in result.stdout and "failures 0" in result.stdout
+    assert "LLM calls 8" in result.stdout and "breakdowns from the abstract 8" in result.stdout
