@@ -106,6 +106,7 @@ class FullTextFetcher:
         self._lock = threading.Lock()
         self._last_request_end: float | None = None
         self.requests_made = 0  # for tests and the benchmark
+        self.failed_fetches = 0  # papers whose text arXiv kept failing to serve (not 404s)
 
     def note_request(self) -> None:
         """Another client just asked arXiv (the API search): keep the pause after it too."""
@@ -138,6 +139,8 @@ class FullTextFetcher:
         fulltext, final = await asyncio.to_thread(self.download, paper)
         if final:
             self._remember(paper.versioned_id, fulltext)
+        else:
+            self.failed_fetches += 1
         return fulltext
 
     def cached(self, paper: Paper) -> FullText | None:

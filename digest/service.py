@@ -23,7 +23,7 @@ from typing import Protocol
 from config.settings import ConfigError, Settings, check_categories
 from digest.arxiv_source import ArxivSource
 from digest.budget import trim_to_budget
-from digest.fulltext import FullTextFetcher
+from digest.fulltext import FullText, FullTextFetcher
 from digest.markdown import render_post
 from digest.models import Digest, Paper, Summary, SummaryRecord, Window, category_key, split_version
 from digest.store import Store
@@ -33,6 +33,7 @@ from digest.window import late_since, select_papers, window_for
 log = logging.getLogger(__name__)
 
 _VERSIONED = re.compile(r"v\d+$")
+FULLTEXT_FAILURES_TO_GIVE_UP = 2
 
 
 class Progress(Protocol):
@@ -292,12 +293,26 @@ class DigestService:
         def over_budget() -> bool:
             return bool(llm.digest_token_budget) and spent >= llm.digest_token_budget
 
+        fetcher = self.fulltext
+        failed_before = fetcher.failed_fetches if fetcher else 0
+
+        def fulltext_down() -> bool:
+            # After retries failed for two papers, arXiv's full-text host is down (or unreachable from
+            # here): the rest of the build uses abstracts rather than wait out every paper's retries.
+            return (
+                fetcher is not None and fetcher.failed_fetches - failed_before >= FULLTEXT_FAILURES_TO_GIVE_UP
+            )
+
         async def one(paper: Paper) -> SummaryRecord:
             nonlocal spent
             source_text, kind = None, "abstract"
-            if self.fulltext is not None and not over_budget():
+            if fetcher is not None and not over_budget():
                 async with fetch_turn:
-                    fulltext = await self.fulltext.fetch_async(paper)
+                    fulltext = (
+                        FullText("abstract", (("Abstract", paper.abstract),))
+                        if fulltext_down()
+                        else await fetcher.fetch_async(paper)
+                    )
                 if fulltext.source != "abstract" and not over_budget():
                     source_text = trim_to_budget(fulltext, llm.paper_token_budget)
                     kind = fulltext.source
@@ -320,6 +335,10 @@ class DigestService:
             report.failures += record.status == "failed"
             report.unverified += record.status == "unverified"
             report.abstract_only += record.status != "failed" and record.source == "abstract"
+        if fulltext_down():
+            log.warning(
+                "arXiv full texts kept failing: the remaining papers' breakdowns used their abstracts"
+            )
         if llm.digest_token_budget and spent >= llm.digest_token_budget:
             log.warning(
                 "token budget of %d reached (%d used): the remaining papers got abstract-only breakdowns",

@@ -158,3 +158,21 @@ def test_the_digest_token_budget_falls_back_to_abstract_only(fake_arxiv, fake_ll
     ).fetchone()
     assert run[0] == 6 and run[1] > 0 and run[2] > 0 and run[3] > 0
     assert {paper_id_of(b) for b in llm.requests} == {f"2602.2000{n}v1" for n in range(6)}
+
+
+def test_an_unreachable_full_text_host_is_given_up_after_two_papers(seed_arxiv, fake_llm, make_project):
+    _, arxiv_server = seed_arxiv
+    llm, llm_server = fake_llm
+    project = make_project(arxiv_server.url, llm_server.url)
+    text = project.config.read_text()
+    text = text.replace(f"{arxiv_server.url}/html/", "http://127.0.0.1:9/html/")
+    project.config.write_text(text.replace(f"{arxiv_server.url}/pdf/", "http://127.0.0.1:9/pdf/"))
+
+    result = project.run("build", "--date", DAY, check=True)
+
+    assert "arXiv full texts kept failing" in result.stderr
+    assert result.stderr.count("full text of") == 4  # html and pdf of the first two papers, then no more
+    assert "breakdowns from the abstract 8" in result.stdout and "failures 0" in result.stdout
+    assert len(llm.requests) == 8
+    db = sqlite3.connect(project.database)
+    assert db.execute("select count(*) from fulltexts").fetchone()[0] == 0  # failures are not cached
