@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from adapters.telegram.buttons import start_payload
+from adapters.telegram.texts import TEXTS
 from bot.telegram_wiring import TelegramRuntime, make_runtime
 from bot.wiring import make_service
 from config.settings import load_settings
@@ -20,6 +21,7 @@ from tests.telegram_support import SEED_DAY, make_digest, seed_items, seed_store
 
 CHANNEL, GROUP, PRIVATE = -1001000000001, -1002000000002, 5550001
 OWNER, ADMIN, MEMBER = 100, 101, 202
+ZH = TEXTS["zh"]  # the tests' digest language
 TG = "telegram"
 
 
@@ -105,11 +107,11 @@ async def test_subscribe_in_channel_group_and_private_chat(running: Env):
     assert store.get_subscription(TG, str(PRIVATE)).categories == ("cs.CL",)
     assert store.get_subscription(TG, str(CHANNEL)).categories == ("cs.SD", "eess.AS")
     await fake.wait_for(lambda: all(texts(fake, c) for c in (CHANNEL, GROUP, PRIVATE)))
-    assert texts(fake, GROUP)[0].startswith("Subscribed: the daily digest of cs.SD, eess.AS")
+    assert texts(fake, GROUP)[0].startswith("已订阅：cs.SD, eess.AS 的日报")
 
     fake.command(GROUP, "/settings", user=user_json(MEMBER))
     await fake.wait_for(lambda: len(texts(fake, GROUP)) == 2)
-    assert texts(fake, GROUP)[1].startswith("This chat gets the daily digest of cs.SD, eess.AS")
+    assert texts(fake, GROUP)[1].startswith("本聊天接收cs.SD, eess.AS 的日报")
 
     fake.command(CHANNEL, "/unsubscribe")
     await fake.wait_for(lambda: not store.get_subscription(TG, str(CHANNEL)).active)
@@ -122,7 +124,7 @@ async def test_non_admin_in_a_group_is_refused(running: Env):
     fake.command(GROUP, "/unsubscribe", user=user_json(MEMBER))
     fake.command(GROUP, "/subscribe cs.CL", user=user_json(MEMBER))
     await fake.wait_for(lambda: len(texts(fake, GROUP)) == 2)
-    assert texts(fake, GROUP) == ["Only this group's admins can change its subscription."] * 2
+    assert texts(fake, GROUP) == [ZH["admin_only"]] * 2
     subscription = store.get_subscription(TG, str(GROUP))
     assert subscription.active and subscription.categories == ("cs.SD",)
     assert "getChatMember" in fake.calls
@@ -159,7 +161,7 @@ async def test_removal_from_a_channel_deactivates(running: Env, caplog: pytest.L
     fake.member_change(CHANNEL, "left", "administrator")
     fake.command(CHANNEL, "/settings")
     await fake.wait_for(lambda: texts(fake, CHANNEL))
-    assert texts(fake, CHANNEL)[0].startswith("This chat is not subscribed.")
+    assert texts(fake, CHANNEL)[0].startswith("本聊天未订阅。")
 
 
 # -- push -------------------------------------------------------------------------------------
@@ -337,10 +339,7 @@ async def test_forged_or_stale_buttons_get_a_notice(
     with caplog.at_level(logging.ERROR):
         query = fake.press(GROUP, card["message_id"], data=data)
         await fake.wait_for(lambda: query in fake.answers)
-    assert fake.answers[query]["text"] in (
-        "This button is no longer valid.",
-        "This paper is no longer in the archive.",
-    )
+    assert fake.answers[query]["text"] in (ZH["stale_button"], ZH["gone_paper"])
     assert fake.edits == []
     assert "Traceback" not in caplog.text and not caplog.records
 
@@ -350,10 +349,7 @@ async def test_forged_start_payload_gets_a_notice(running: Env):
     fake.command(PRIVATE, "/start bd_9999_99999v1")
     fake.command(PRIVATE, "/start whatever")
     await fake.wait_for(lambda: len(texts(fake, PRIVATE)) == 2)
-    assert texts(fake, PRIVATE) == [
-        "This paper is no longer in the archive.",
-        "This button is no longer valid.",
-    ]
+    assert texts(fake, PRIVATE) == [ZH["gone_paper"], ZH["stale_button"]]
 
 
 async def test_today_sends_the_latest_digest(running: Env):

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from adapters.telegram.buttons import start_payload
+from adapters.telegram.texts import TEXTS
 from digest.store import Store
 from tests.conftest import CLI, SECRET_VARS
 from tests.fakes.arxiv_api import FakeArxiv
@@ -133,8 +134,8 @@ def test_run_serves_commands_and_buttons_and_stops_on_sigterm(tmp_path, telegram
         fake.wait_until(
             lambda: len(texts(fake, GROUP)) == 2 and texts(fake, CHANNEL) and texts(fake, PRIVATE)
         )
-        assert texts(fake, GROUP)[1] == "Only this group's admins can change its subscription."
-        assert texts(fake, CHANNEL)[0].startswith("Subscribed")
+        assert texts(fake, GROUP)[1] == TEXTS["zh"]["admin_only"]  # the config's language
+        assert texts(fake, CHANNEL)[0].startswith("已订阅")
 
         # /today in the group, then the button edits the card and collapses it again
         fake.command(GROUP, "/today", user=user_json(MEMBER))
@@ -162,7 +163,7 @@ def test_run_serves_commands_and_buttons_and_stops_on_sigterm(tmp_path, telegram
 
         forged = fake.press(GROUP, card["message_id"], data="bd:0000.00000v9")
         fake.wait_until(lambda: forged in fake.answers)
-        assert fake.answers[forged]["text"] == "This paper is no longer in the archive."
+        assert fake.answers[forged]["text"] == TEXTS["zh"]["gone_paper"]
         assert process.poll() is None
 
         began = time.monotonic()

@@ -226,3 +226,18 @@ def test_the_fake_parses_like_telegram():
         {"type": "bold", "offset": 14, "length": 2},
         {"type": "text_link", "offset": 15, "length": 1, "url": "https://e.org/?a=1&b=2"},
     ]
+
+
+def test_bot_texts_exist_in_both_languages_with_the_same_fields():
+    import string
+
+    from adapters.telegram.texts import TEXTS, text
+
+    assert TEXTS["zh"].keys() == TEXTS["en"].keys()
+    for key in TEXTS["zh"]:
+        fields = [
+            {f for _, f, _, _ in string.Formatter().parse(TEXTS[lang][key]) if f} for lang in ("zh", "en")
+        ]
+        assert fields[0] == fields[1], key
+    assert text("en", "admin_only") == "Only this group's admins can change its subscription."
+    assert text("fr", "busy") == TEXTS["en"]["busy"]  # an unknown language falls back to English

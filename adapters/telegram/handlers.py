@@ -31,6 +31,7 @@ from adapters.telegram.render import (
     render_expanded_card,
 )
 from adapters.telegram.sending import edit, send
+from adapters.telegram.texts import text
 from config.settings import ConfigError, check_categories
 from digest.models import DigestItem
 from digest.store import Store
@@ -39,20 +40,6 @@ log = logging.getLogger(__name__)
 
 # Commands come as messages (private chats, groups) and as channel posts.
 _COMMAND_UPDATES = filters.UpdateType.MESSAGE | filters.UpdateType.CHANNEL_POST
-
-ADMIN_ONLY = "Only this group's admins can change its subscription."
-STALE_BUTTON = "This button is no longer valid."
-GONE_PAPER = "This paper is no longer in the archive."
-BUSY = "Busy right now; please try again in a moment."
-HELP = (
-    "I post a daily arXiv digest: a header and one card per paper, with a button for the detailed "
-    "breakdown.\n\n"
-    "/subscribe [categories] – get the digest here every day (e.g. /subscribe cs.SD eess.AS)\n"
-    "/unsubscribe – stop it\n"
-    "/settings – what this chat gets\n"
-    "/today – the latest digest now\n\n"
-    "In a channel: add me as an admin who can post, then post /subscribe there."
-)
 
 
 def _chat_title(chat: Chat) -> str:
@@ -110,14 +97,19 @@ class TelegramHandlers:
         if chat is None:
             return None
         if not await self._may_change(update, context):
-            await self._reply(update, context, ADMIN_ONLY)
+            await self._reply(update, context, self.t("admin_only"))
             return None
         return chat
 
+    def t(self, key: str, **values: object) -> str:
+        return text(self.options.language, key, **values)
+
     def _describe(self, categories) -> str:
-        return (
-            f"the daily digest of {', '.join(categories)}, every day at {self.options.publish_at} "
-            f"({self.options.timezone})"
+        return self.t(
+            "digest_of",
+            categories=", ".join(categories),
+            at=self.options.publish_at,
+            tz=self.options.timezone,
         )
 
     # -- commands -----------------------------------------------------------------------------
@@ -128,16 +120,18 @@ class TelegramHandlers:
             paper_id = parse_start_payload(payload)
             found = self.service.breakdown(paper_id) if paper_id else None
             if found is None:
-                await self._reply(update, context, STALE_BUTTON if paper_id is None else GONE_PAPER)
+                await self._reply(
+                    update, context, self.t("stale_button" if paper_id is None else "gone_paper")
+                )
                 return
             paper, summary = found
             for message in render_breakdown_messages(paper, summary, self.options.language):
                 await send(context.bot, chat.id, message)
             return
-        await self._reply(update, context, HELP)
+        await self._reply(update, context, self.t("help"))
 
     async def help(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        await self._reply(update, context, HELP)
+        await self._reply(update, context, self.t("help"))
 
     async def subscribe(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         chat = await self._chat_to_change(update, context)
@@ -146,16 +140,14 @@ class TelegramHandlers:
         try:
             categories = parse_categories(context.args or [])
         except ConfigError as err:
-            await self._reply(update, context, f"{err}. Example: /subscribe cs.SD eess.AS")
+            await self._reply(update, context, self.t("bad_categories", error=err))
             return
         if not categories:
             existing = self.store.get_subscription(PLATFORM, str(chat.id))
             categories = list(existing.categories if existing else self.options.categories)
         self.store.subscribe(PLATFORM, str(chat.id), categories, _chat_title(chat))
         log.info("telegram chat %s (%s) subscribed to %s", chat.id, chat.type, ",".join(categories))
-        await self._reply(
-            update, context, f"Subscribed: {self._describe(categories)}. /unsubscribe stops it."
-        )
+        await self._reply(update, context, self.t("subscribed", what=self._describe(categories)))
 
     async def unsubscribe(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         chat = await self._chat_to_change(update, context)
@@ -163,9 +155,9 @@ class TelegramHandlers:
             return
         if self.store.deactivate(PLATFORM, str(chat.id), "unsubscribed with /unsubscribe"):
             log.info("telegram chat %s unsubscribed", chat.id)
-            await self._reply(update, context, "Unsubscribed. /subscribe starts it again.")
+            await self._reply(update, context, self.t("unsubscribed"))
         else:
-            await self._reply(update, context, "This chat was not subscribed.")
+            await self._reply(update, context, self.t("not_subscribed"))
 
     async def settings(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         chat = update.effective_chat
@@ -173,13 +165,10 @@ class TelegramHandlers:
             return
         subscription = self.store.get_subscription(PLATFORM, str(chat.id))
         if subscription is not None and subscription.active:
-            text = f"This chat gets {self._describe(subscription.categories)}."
+            reply = self.t("settings_on", what=self._describe(subscription.categories))
         else:
-            text = (
-                "This chat is not subscribed. /subscribe gets "
-                f"{self._describe(self.options.categories)}; name categories to choose others."
-            )
-        await self._reply(update, context, text)
+            reply = self.t("settings_off", what=self._describe(self.options.categories))
+        await self._reply(update, context, reply)
 
     async def today(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         chat = update.effective_chat
@@ -191,7 +180,7 @@ class TelegramHandlers:
         digest = self.service.latest_digest(categories, on_or_before=today, non_empty=True)
         digest = digest or self.service.latest_digest(categories, on_or_before=today, non_empty=False)
         if digest is None:
-            await self._reply(update, context, f"No digest of {', '.join(categories)} has been built yet.")
+            await self._reply(update, context, self.t("no_digest", categories=", ".join(categories)))
             return
         for _part, message in render_digest(digest):
             await send(context.bot, chat.id, message)
@@ -204,12 +193,12 @@ class TelegramHandlers:
         parsed = parse_callback(query.data if isinstance(query.data, str) else None)
         message = query.message
         if parsed is None or not isinstance(message, TgMessage):
-            await query.answer(STALE_BUTTON)
+            await query.answer(self.t("stale_button"))
             return
         action, paper_id = parsed
         found = self.service.breakdown(paper_id)
         if found is None:
-            await query.answer(GONE_PAPER)
+            await query.answer(self.t("gone_paper"))
             return
         paper, summary = found
         item = DigestItem(paper, summary)
@@ -232,13 +221,13 @@ class TelegramHandlers:
                 await send(context.bot, message.chat.id, part, reply_to=message.message_id)
             await query.answer()
         except RetryAfter:
-            await query.answer(BUSY)
+            await query.answer(self.t("busy"))
         except BadRequest as err:
             if "not modified" in err.message:  # a double press: the card already shows it
                 await query.answer()
             else:
                 log.warning("telegram button in chat %s: %s", message.chat.id, err.message)
-                await query.answer(STALE_BUTTON)
+                await query.answer(self.t("stale_button"))
 
     # -- membership ---------------------------------------------------------------------------
     async def my_chat_member(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
