@@ -76,3 +76,19 @@ def test_without_full_texts_the_archive_still_matches_the_seed(fake_arxiv, fake_
     assert project.post("2026-02-18").read_bytes() == SEED_POST.read_bytes()
     assert "unverified" not in result.stdout and "failures 0" in result.stdout
     assert "LLM calls 8" in result.stdout and "breakdowns from the abstract 8" in result.stdout
+
+
+def test_english_digest(seed_arxiv, fake_llm, make_project):
+    _, arxiv_server = seed_arxiv
+    llm, llm_server = fake_llm
+    project = make_project(arxiv_server.url, llm_server.url)
+    project.config.write_text(project.config.read_text().replace('language = "zh"', 'language = "en"'))
+
+    project.run("build", "--date", "2026-02-18", check=True)
+
+    post = project.post("2026-02-18").read_text(encoding="utf-8")
+    assert "Papers updated in the 2026-02-18 window (CST, Asia/Shanghai)" in post
+    assert "- Window (anchor 08:50 CST): 2026-02-17 08:50 — 2026-02-18 08:50" in post
+    assert "- Fetched: 8 | Shown: 8 (after dedup/filter)" in post
+    assert "<summary>Detailed breakdown</summary>" in post
+    assert llm.requests[0]["messages"][0]["content"].startswith("You are a careful research assistant")
