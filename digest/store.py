@@ -483,21 +483,6 @@ class Store:
         with self.db.conn:
             self.db.table("build_runs").insert({**row, "finished_at": _now()})
 
-    def digest_usage(self, key: str) -> dict[str, int]:
-        """Tokens spent on the papers of one digest (summaries are shared between digests)."""
-        rows = list(
-            self.db.query(
-                "select coalesce(sum(s.prompt_tokens), 0) as prompt_tokens, "
-                "coalesce(sum(s.completion_tokens), 0) as completion_tokens, count(s.paper_id) as papers "
-                "from digest_items i join digests d on d.key = i.digest_key "
-                "join summaries s on s.paper_id = i.paper_id and s.model = d.model "
-                "and s.language = d.language and s.prompt_version = d.prompt_version "
-                "where i.digest_key = ?",
-                [key],
-            )
-        )
-        return dict(rows[0])
-
     # -- subscriptions ------------------------------------------------------------------------
     def subscribe(self, platform: str, chat_id: str, categories: Iterable[str], title: str = "") -> None:
         now = _now()
