@@ -93,7 +93,6 @@ class ArxivSource:
         self.api_url = api_url
         self.retries = retries
         self.backoff_seconds = backoff_seconds
-        self.requests_made = 0
         self._sleep = sleep
         self.client = arxiv.Client(page_size=page_size, delay_seconds=delay_seconds, num_retries=0)
         self.client.query_url_format = api_url + ("&{}" if "?" in api_url else "?{}")
@@ -124,7 +123,6 @@ class ArxivSource:
         try:
             for attempt in retrying:
                 with attempt:
-                    self.requests_made += 1
                     # Resume where the last attempt stopped: pages already read are not asked again.
                     for result in self.client.results(search, offset=len(papers)):
                         papers.append(to_paper(result))
