@@ -23,6 +23,8 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
+from tests.fakes.server import serve_local
+
 API_PREFIX = "/api/v10"
 
 # Permission bits (https://discord.com/developers/docs/topics/permissions)
@@ -249,11 +251,7 @@ class FakeDiscord:
         r.add_get(p + "/channels/{cid}", self._get_channel)
         r.add_post(p + "/channels/{cid}/messages", self._post_message)
         r.add_get(p + "/channels/{cid}/messages", self._list_messages)
-        self._runner = web.AppRunner(app)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self._runner, self.port = await serve_local(app)
         return self
 
     async def stop(self) -> None:

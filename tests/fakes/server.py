@@ -9,6 +9,15 @@ import threading
 from aiohttp import web
 
 
+async def serve_local(app: web.Application, host: str = "127.0.0.1") -> tuple[web.AppRunner, int]:
+    """Serve `app` on the running loop at a free port of `host`; the runner (to clean up) and the port."""
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, host, 0)
+    await site.start()
+    return runner, site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+
+
 class BackgroundServer:
     def __init__(self, app: web.Application, host: str = "127.0.0.1"):
         self.app = app
@@ -28,11 +37,7 @@ class BackgroundServer:
         return self
 
     async def _start(self) -> None:
-        self._runner = web.AppRunner(self.app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, 0)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self._runner, self.port = await serve_local(self.app, self.host)
 
     def stop(self) -> None:
         if self._runner is not None:

@@ -32,6 +32,8 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
+from tests.fakes.server import serve_local
+
 BOT_ID = 777000111
 BOT_USERNAME = "DigestTestBot"
 MAX_TEXT = 4096
@@ -405,11 +407,7 @@ class FakeTelegram:
 
     async def start(self) -> FakeTelegram:
         """Serve on the running loop (in-process tests, the benchmark)."""
-        self._runner = web.AppRunner(self.app(), access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self._runner, self.port = await serve_local(self.app())
         return self
 
     async def stop(self) -> None:
