@@ -42,6 +42,14 @@ class Progress(Protocol):
     def close(self) -> None: ...
 
 
+def build_lease(digest_key: str) -> str:
+    return f"build:{digest_key}"
+
+
+def _say_waiting(name: str) -> None:
+    log.warning("%s is being built by another process; waiting for it", name.removeprefix("build:"))
+
+
 class _NoProgress:
     def start(self, total: int, label: str) -> None:
         pass
@@ -99,6 +107,7 @@ class DigestService:
         self.summarizer = summarizer
         self.fulltext = fulltext
         self._build_lock = asyncio.Lock()
+        self._building: set[str] = set()  # lease names of the build running in this process
         self._warned_no_llm = False
 
     # -- reading ------------------------------------------------------------------------------
@@ -141,8 +150,12 @@ class DigestService:
 
     # -- building -----------------------------------------------------------------------------
     async def ensure_digest(self, day: date, categories: Sequence[str] | None = None) -> Digest:
+        """The digest once no build of it is running (a push never sends a half-summarized digest),
+        built first if it never was."""
         cats = self._categories(categories)
-        existing = self.store.load_digest(Digest.make_key(day, cats))
+        key = Digest.make_key(day, cats)
+        await self.wait_for_build(key)
+        existing = self.store.load_digest(key)
         if existing is not None:
             return existing
         report = await self.build(day, [cats])
@@ -170,8 +183,25 @@ class DigestService:
         with `archive_all`, as when a user builds one by hand, so the site is not flooded with them.
         """
         self.check_buildable(day)
+        sets = [self._categories(s) for s in (category_sets or [self.default_categories])]
+        names = [build_lease(Digest.make_key(day, s)) for s in sets]
         async with self._build_lock:
-            return await self._build(day, category_sets, progress or _NoProgress(), archive_all)
+            self._building.update(names)
+            try:
+                # One builder per digest across processes: a second build waits here, then finds the
+                # papers summarized and pays for nothing.
+                async with self.store.leases.hold(names, on_wait=_say_waiting):
+                    return await self._build(day, sets, progress or _NoProgress(), archive_all)
+            finally:
+                self._building.difference_update(names)
+
+    async def wait_for_build(self, key: str) -> None:
+        """Return once no build of the digest `key` is running, in this process or another."""
+        name = build_lease(key)
+        if name in self._building:
+            async with self._build_lock:
+                pass
+        await self.store.leases.wait_free(name)
 
     def check_buildable(self, day: date) -> None:
         check_buildable(self.settings, day)
@@ -184,7 +214,7 @@ class DigestService:
         archive_all: bool,
     ) -> BuildReport:
         began = time.monotonic()
-        sets = [self._categories(s) for s in (category_sets or [self.default_categories])]
+        sets = [tuple(s) for s in category_sets or [self.default_categories]]
         report = BuildReport(day=day)
         cfg = self.settings.digest
         window = window_for(day, cfg.timezone, cfg.anchor)
