@@ -144,6 +144,16 @@ class DeliveryLog:
             )
         ]
 
+    def parts_of_message(self, platform: str, chat_id: str, digest_key: str, message_id: str) -> list[str]:
+        return [
+            row[0]
+            for row in self.conn.execute(
+                "select part from deliveries where platform = ? and chat_id = ? and digest_key = ? "
+                "and message_id = ? order by rowid",
+                [platform, str(chat_id), digest_key, str(message_id)],
+            )
+        ]
+
     def mark_healed(self, platform: str, chat_id: str, digest_key: str, parts: Iterable[str]) -> None:
         with self.conn:
             self.conn.execute(

@@ -132,6 +132,11 @@ class DigestService:
         )
         return self.store.load_digest(key) if key else None
 
+    def nearest_digest(self, day: date, categories: Sequence[str] | None = None) -> Digest | None:
+        """The built digest closest to `day` (for someone who may not have `day` built); never builds."""
+        key = self.store.nearest_digest_key(category_key(self._categories(categories)), day)
+        return self.store.load_digest(key) if key else None
+
     def breakdown(self, paper_id: str) -> tuple[Paper, Summary | None] | None:
         """A paper and its stored texts, for a button press: never calls the LLM."""
         base_id, version = split_version(paper_id)

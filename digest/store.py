@@ -547,6 +547,19 @@ class Store:
         rows = list(self.db.query(sql + " order by date desc limit 1", params))
         return rows[0]["key"] if rows else None
 
+    def nearest_digest_key(self, cat_key: str, day: date) -> str | None:
+        """The built digest of this category set closest in date to `day`, preferring one with papers
+        (earlier wins a tie)."""
+        rows = list(
+            self.db.query(
+                "select key from digests where category_key = ? order by "
+                "not exists (select 1 from digest_items i where i.digest_key = digests.key), "
+                "abs(julianday(date) - julianday(?)), date limit 1",
+                [cat_key, day.isoformat()],
+            )
+        )
+        return rows[0]["key"] if rows else None
+
     def digest_keys_for_date(self, day: date) -> list[str]:
         return [r["key"] for r in self.db.query("select key from digests where date = ?", [day.isoformat()])]
 

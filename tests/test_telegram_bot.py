@@ -224,13 +224,21 @@ async def test_blocked_and_kicked_chats_are_deactivated_and_not_tried_again(env:
     assert len(fake.errors) == tried
 
 
-async def test_other_errors_do_not_deactivate(env: Env):
+async def test_only_telegrams_own_answers_deactivate(env: Env):
     fake, store = env.fake, env.store
     store.subscribe(TG, "-1009999", ["cs.SD", "eess.AS"], "gone")  # Telegram: chat not found
+    store.subscribe(TG, str(GROUP), ["cs.SD", "eess.AS"], "Lab group")
+    fake.proxy_errors["sendMessage"] = 403  # a proxy's own 403 page, not Telegram's answer
     await env.runtime.start(receive=False)
     assert await env.runtime.push(SEED_DAY) == 0
-    assert store.get_subscription(TG, "-1009999").active
-    assert fake.errors == [("sendMessage", 400, "Bad Request: chat not found")]
+    assert store.get_subscription(TG, str(GROUP)).active  # a proxy-style 403 keeps the subscription
+    assert store.get_subscription(TG, "-1009999").active  # the proxy answered for it too
+
+    fake.proxy_errors.clear()
+    assert await env.runtime.push(SEED_DAY) == 9  # the next push tries again, from the start
+    assert len(texts(fake, GROUP)) == 9
+    assert not store.get_subscription(TG, "-1009999").active  # Telegram itself: chat not found
+    assert fake.errors[-1] == ("sendMessage", 400, "Bad Request: chat not found")
 
 
 async def test_a_group_upgraded_to_a_supergroup_is_followed(env: Env):

@@ -6,6 +6,7 @@ here (at a sentence, with an ellipsis) and embeds are packed into messages by co
 
 from __future__ import annotations
 
+import logging
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
@@ -15,6 +16,8 @@ import discord
 
 from digest.markdown import empty_notice, header_lines
 from digest.models import Digest, DigestItem, Paper, Summary
+
+log = logging.getLogger(__name__)
 
 # Discord's limits (https://discord.com/developers/docs/resources/message#embed-object-embed-limits).
 TITLE_MAX = 256
@@ -298,23 +301,52 @@ def digest_messages(
 ) -> list[OutMessage]:
     """The header message, then the cards packed into as few messages as the limits allow. Parts in
     `skip` (already delivered) are left out; the cards keep their position numbers."""
-    lab = labels(digest.language)
     messages: list[OutMessage] = []
     if "header" not in skip:
         messages.append(OutMessage(parts=["header"], embeds=[header_embed(digest, note)]))
+    messages.extend(
+        pack(card_blocks(digest, [i.paper.base_id for i in digest.items if i.paper.base_id not in skip]))
+    )
+    return messages
+
+
+def card_blocks(digest: Digest, parts: Sequence[str]) -> list[tuple[str, discord.Embed, Button | None]]:
+    """(part, embed, button) for the cards of these parts, in the digest's order, numbered by their
+    position in the whole digest. A card that cannot be rendered becomes title and link (logged)."""
+    lab = labels(digest.language)
+    wanted = set(parts)
     total = len(digest.items)
     blocks = []
     for position, item in enumerate(digest.items, start=1):
-        if item.paper.base_id in skip:
+        if item.paper.base_id not in wanted:
             continue
-        embed = paper_embed(item, position, total, digest.language)
+        try:
+            embed = paper_embed(item, position, total, digest.language)
+        except Exception:  # hostile input must not stop everyone's digest
+            log.exception(
+                "discord: card of %s cannot be rendered; sending title and link", item.paper.base_id
+            )
+            embed = minimal_embed(item.paper)
         try:
             button = Button(label=f"{lab['button']} {position}", custom_id=breakdown_custom_id(item.paper))
         except ValueError:
             button = None
         blocks.append((item.paper.base_id, embed, button))
-    messages.extend(pack(blocks))
-    return messages
+    return blocks
+
+
+def minimal_embed(paper: Paper) -> discord.Embed:
+    """A card that always renders: the title, linked to arXiv when the id makes a valid URL."""
+    title = (
+        cut(escape(one_line(paper.title)), TITLE_MAX)
+        or cut(one_line(paper.versioned_id), TITLE_MAX)
+        or "arXiv"
+    )
+    return discord.Embed(title=title, url=_safe_url(paper.abs_url), color=COLOR)
+
+
+def has_translation(item: DigestItem) -> bool:
+    return bool(item.summary and clean(item.summary.translation))
 
 
 def breakdown_embeds(paper: Paper, summary: Summary | None, language: str) -> list[list[discord.Embed]]:

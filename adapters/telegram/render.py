@@ -8,6 +8,7 @@ text after parsing), so a message that passes here always passes there.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,6 +18,8 @@ from zoneinfo import ZoneInfo
 from adapters.telegram.buttons import HIDE, SHOW, callback_data
 from adapters.telegram.markdown_html import markdown_to_html
 from digest.models import Digest, DigestItem, Paper, Summary
+
+log = logging.getLogger(__name__)
 
 MAX_MESSAGE = 4096
 MAX_TITLE = 400  # characters of a title shown on a card
@@ -82,6 +85,15 @@ def _plain(text: str) -> str:
 
 def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def cut_plain(text: str, limit: int = MAX_MESSAGE) -> str:
+    """A plain-text reply cut to fit one message (an over-long command's echo, an error listing)."""
+    if tg_len(text) <= limit:
+        return text
+    while tg_len(text) > limit - 1:
+        text = text[: max(0, len(text) - max(1, (tg_len(text) - limit + 1)))]
+    return text.rstrip() + "…"
 
 
 def fit(render: Callable[[str], str], text: str, limit: int = MAX_MESSAGE) -> str:
@@ -180,11 +192,31 @@ def render_card(item: DigestItem, language: str) -> Message:
     return Message(text, card_buttons(item, language))
 
 
+def render_minimal_card(paper: Paper) -> Message:
+    """A card that always renders: the title linked to arXiv. For a paper whose full card cannot be
+    made (an id no button accepts, a head too long to fit), so one bad paper never stops a push."""
+    title = escape(_clip(_plain(paper.title), MAX_TITLE), quote=False) or escape(paper.versioned_id)
+    return Message(f'<b><a href="{escape(paper.abs_url)}">{title}</a></b>')
+
+
+def render_card_or_minimal(item: DigestItem, language: str) -> Message:
+    try:
+        return render_card(item, language)
+    except ValueError:
+        log.warning("paper %s: its card cannot be rendered; sending title and link only", item.paper.base_id)
+        return render_minimal_card(item.paper)
+
+
 def render_digest(digest: Digest) -> list[tuple[str, Message]]:
     """The whole push for one chat, as (part, message): the delivery log's part names."""
     parts = [("header", render_header(digest))]
-    parts += [(item.paper.base_id, render_card(item, digest.language)) for item in digest.items]
+    parts += [(item.paper.base_id, render_card_or_minimal(item, digest.language)) for item in digest.items]
     return parts
+
+
+def has_translation(item: DigestItem) -> bool:
+    """Whether the item's card shows the translation (else the original abstract, healed later)."""
+    return bool(item.summary and item.summary.translation.strip())
 
 
 # -- the detailed breakdown -------------------------------------------------------------------
