@@ -146,7 +146,10 @@ class Summarizer:
         except MalformedReply as problem:
             return self._failed(paper, f"malformed reply: {problem}", usage)
         except openai.APIStatusError as err:
-            return self._failed(paper, f"LLM HTTP {err.status_code}", usage)
+            # The provider's own words (quota, unknown model) tell the operator what to fix; the store
+            # redacts them, since a gateway's error page may echo the request's key.
+            detail = " ".join(str(err.message).split())[:300]
+            return self._failed(paper, f"LLM HTTP {err.status_code}: {detail}", usage)
         except openai.APITimeoutError:
             return self._failed(paper, "LLM request timed out", usage)
         except openai.APIConnectionError:
