@@ -367,3 +367,26 @@ async def test_today_sends_the_latest_digest(running: Env):
     assert "arXiv Daily – 2026-02-18" in texts(fake, GROUP)[0]
     for message in fake.messages_to(GROUP):
         parse_html(message["html"])
+
+
+async def test_one_bad_paper_never_stops_a_push(env: Env):
+    fake, store = env.fake, env.store
+    good = seed_items()[0]
+    crowded = replace(  # ~700 categories: the card's fixed part alone is over 4096 characters
+        good.paper, base_id="2602.00001", categories=tuple(f"cs.X{i:03d}" for i in range(700))
+    )
+    odd = replace(good.paper, base_id="2602.1234567")  # an id the button pattern refuses
+    day = SEED_DAY.replace(day=19)
+    store_digest(
+        store,
+        make_digest([good, DigestItem(crowded, good.summary), DigestItem(odd, good.summary)], day),
+    )
+    store.subscribe(TG, str(GROUP), ["cs.SD", "eess.AS"], "Lab group")
+    await env.runtime.start(receive=False)
+    assert await env.runtime.push(day) == 4  # the header and all three cards
+    _header, first, second, third = texts(fake, GROUP)
+    assert first.startswith(good.paper.title)
+    assert second == good.paper.title  # title and link only
+    assert third == good.paper.title
+    assert fake.errors == []
+    assert await env.runtime.push(day) == 0

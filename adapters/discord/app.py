@@ -281,6 +281,9 @@ class DigestBot(discord.Client):
         opts = self.options
         when = {"day": day.isoformat(), "at": opts.publish_at, "tz": opts.timezone}
         digest = self.service.get_digest(day, categories)
+        if digest is not None:
+            # Stored, but maybe still being summarized by a build: wait for it rather than show abstracts.
+            digest = await self.service.ensure_digest(day, categories)
         if digest is None and not opts.published(day):
             latest = self.service.latest_digest(categories, on_or_before=day, non_empty=True)
             if latest is None:
