@@ -191,6 +191,7 @@ class FakeDiscord:
         self.interactions: dict[str, Interaction] = {}
         self.violations: list[str] = []
         self.proxy_errors: dict[str, int] = {}  # path prefix (after /api/v10) -> status, e.g. "/webhooks"
+        self.automod_words: set[str] = set()  # a server's AutoMod blocks channel posts holding these
         self.edits: list[dict] = []  # channel message edits: channel_id, message_id, payload
         self.requests: list[tuple[str, str]] = []
         self.identified = 0
@@ -581,6 +582,10 @@ class FakeDiscord:
         problems = check_message(payload)
         if problems:
             return self._error(400, 50035, "Invalid Form Body", "; ".join(problems))
+        text = json.dumps(payload, ensure_ascii=False)
+        if any(word in text for word in self.automod_words):
+            self._touch()
+            return _json({"code": 200000, "message": "Message was blocked by AutoMod"}, status=400)
         message = self._message(channel_id, payload)
         self.messages[channel_id].append(message)
         self._touch()
@@ -603,6 +608,9 @@ class FakeDiscord:
         problems = check_message(merged)
         if problems:
             return self._error(400, 50035, "Invalid Form Body", "; ".join(problems))
+        if any(word in json.dumps(payload, ensure_ascii=False) for word in self.automod_words):
+            self._touch()
+            return _json({"code": 200000, "message": "Message was blocked by AutoMod"}, status=400)
         for key in ("content", "embeds", "components"):
             if key in payload:
                 target[key] = payload[key] if payload[key] is not None else ([] if key != "content" else "")
