@@ -163,16 +163,30 @@ class DigestService:
         existing = self.store.load_digest(key)
         if existing is not None:
             return existing
+        if len(cats) > self.settings.limits.max_categories_per_subscription:
+            raise ConfigError(f"{len(cats)} categories are past [limits] max_categories_per_subscription")
         report = await self.build(day, [cats])
         return report.digest
 
     async def build_all(self, day: date, progress: Progress | None = None) -> BuildReport:
         """The configured set plus every category set an active subscription asks for: one fetch."""
         sets = [self.default_categories]
+        limits = self.settings.limits
         for sub in self.store.active_subscriptions():
             cats = tuple(sub.categories) or self.default_categories
-            if category_key(cats) not in {category_key(s) for s in sets}:
-                sets.append(cats)
+            if category_key(cats) in {category_key(s) for s in sets}:
+                continue
+            # Subscriptions made before [limits] (or with limits since lowered) cannot cost more than
+            # the limits allow: past them, a chat's set is not built (its push logs the missing digest).
+            if len(cats) > limits.max_categories_per_subscription or len(sets) > limits.max_category_sets:
+                log.warning(
+                    "%s %s: its %d categories are past [limits]; not built",
+                    sub.platform,
+                    sub.chat_id,
+                    len(cats),
+                )
+                continue
+            sets.append(cats)
         return await self.build(day, sets, progress)
 
     async def build(

@@ -165,3 +165,15 @@ async def test_digest_today_in_a_channel_posts_once_per_cooldown(discord_bot) ->
     (note,) = second.messages()
     assert note["ephemeral"] and note["content"] == DISCORD_TEXTS["zh"]["today_cooldown"].format(minutes="30")
     assert fake.violations == []
+
+
+async def test_a_subscription_from_before_the_limits_is_not_built(
+    telegram: Env, caplog: pytest.LogCaptureFixture
+) -> None:
+    fake, store = telegram.fake, telegram.store
+    store.subscribe("telegram", str(PRIVATE), THIRTY, "stranger")  # written before [limits] existed
+    store.subscribe("telegram", str(GROUP), ["cs.SD", "eess.AS"], "Lab group")
+    assert await telegram.runtime.push(SEED_DAY) == 9  # the group's digest; no build of 30 categories
+    assert texts(fake, PRIVATE) == []
+    assert store.digest_keys_for_date(SEED_DAY) == ["2026-02-18|cs.SD,eess.AS"]
+    assert "30 categories are past [limits]" in caplog.text  # refused before any arXiv request
