@@ -24,6 +24,7 @@ from digest.transactions import immediate
 log = logging.getLogger(__name__)
 
 HOST = socket.gethostname()
+WAIT_LIMIT_SECONDS = 3600.0  # a build is minutes; past an hour its holder is stuck
 
 
 def new_owner() -> str:
@@ -82,10 +83,20 @@ class Leases:
         row = self.conn.execute("select owner, expires_at from leases where name = ?", [name]).fetchone()
         return row is not None and row[0] != self.owner and row[1] > time.time() and owner_alive(row[0])
 
-    async def wait_free(self, name: str, poll: float = 0.2) -> None:
-        """Wait until nobody else holds `name` (without taking it)."""
+    async def wait_free(self, name: str, poll: float = 0.2, timeout: float = WAIT_LIMIT_SECONDS) -> bool:
+        """Wait until nobody else holds `name` (without taking it); False if it was still held after
+        `timeout` (a holder that renews but never finishes: the caller goes on with what is stored)."""
+        deadline = time.monotonic() + timeout
+        told = False
         while self.held_by_other(name):
+            if time.monotonic() > deadline:
+                log.warning("%s is still held by another process after %.0f s; going on", name, timeout)
+                return False
+            if not told:
+                log.info("waiting for %s, held by another process", name)
+                told = True
             await asyncio.sleep(poll)
+        return True
 
     @contextlib.asynccontextmanager
     async def hold(
