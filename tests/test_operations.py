@@ -18,7 +18,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from digest.delivery_log import DeliveryLog
-from digest.leases import HOST
+from digest.leases import HOST, Leases
 from digest.store import Store
 from tests.conftest import CLI, SECRET_VARS, SEED_JSON, SEED_POST
 from tests.fakes.arxiv_api import FakeArxiv, entry
@@ -74,6 +74,23 @@ def test_a_claim_whose_owner_died_is_taken_over(tmp_path: Path) -> None:
     assert mine.claim("telegram", "2", "k", ["header"])  # its lease ran out
     mine.mark_sent("telegram", "2", "k", ["header"], 7)
     assert not elsewhere.claim("telegram", "2", "k", ["header"])  # sent is sent
+    store.close()
+
+
+async def test_a_build_lease_is_held_by_one_process_and_freed_when_it_dies(tmp_path: Path) -> None:
+    store = Store.open(tmp_path / "digest.db")
+    other = Leases(store.db.conn, "other-host:1:abcd")
+    crashed = Leases(store.db.conn, f"{HOST}:{_dead_pid()}:0bad")
+    assert other.try_acquire("build:a", ttl=60) and crashed.try_acquire("build:b", ttl=60)
+    mine = store.leases
+    assert not mine.try_acquire("build:a", ttl=60) and mine.held_by_other("build:a")
+    assert mine.try_acquire("build:b", ttl=60)  # its holder's process is gone
+    assert not await mine.wait_free("build:a", poll=0.01, timeout=0.05)  # still held: gave up waiting
+    other.release("build:a")
+    assert await mine.wait_free("build:a", poll=0.01, timeout=1)
+    async with mine.hold(["build:a", "build:c"]):
+        assert other.held_by_other("build:c") and not other.try_acquire("build:a", ttl=60)
+    assert other.try_acquire("build:a", ttl=60)  # released at the end of the block
     store.close()
 
 
