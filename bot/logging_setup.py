@@ -37,6 +37,8 @@ def setup_logging(verbose: bool, secrets: Iterable[str] = ()) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
+    # Library warnings go through the same redacting handler rather than straight to stderr.
+    logging.captureWarnings(True)
     # HTTP client libraries log every request URL at INFO; Telegram's URLs carry the bot token.
     for noisy in (
         "httpx",
