@@ -20,6 +20,7 @@ import discord
 
 from adapters.discord import render
 from adapters.discord.app import PLATFORM, DigestSource, make_view, send
+from config.settings import ConfigError
 from digest.models import Digest, category_key
 from digest.store import Store, Subscription
 
@@ -43,6 +44,9 @@ async def push_digest(client: discord.Client, store: Store, service: DigestSourc
         wanted = category_key(categories) if categories else ""
         try:
             digest = digests.get(wanted) or await service.ensure_digest(day, categories)
+        except ConfigError as err:  # e.g. a subscription past [limits]
+            log.warning("discord push: no digest for channel %s: %s", sub.chat_id, err)
+            continue
         except Exception:
             log.exception("discord push: no digest of %s for %s", day, categories or "the default set")
             continue

@@ -32,6 +32,7 @@ from adapters.telegram.render import (
     render_minimal_card,
 )
 from adapters.telegram.sending import edit, send
+from config.settings import ConfigError
 from digest.models import Digest, category_key
 from digest.store import Store, Subscription
 
@@ -125,6 +126,10 @@ class Pusher:
         chat_id = subscription.chat_id
         try:
             digest = await digest_for(subscription.categories)
+        except ConfigError as err:  # e.g. a subscription past [limits]
+            log.warning("telegram push: no digest for chat %s: %s", chat_id, err)
+            report.failed.append(chat_id)
+            return
         except Exception:
             log.exception(
                 "telegram push: no digest for chat %s (%s)", chat_id, ",".join(subscription.categories)
