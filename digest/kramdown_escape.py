@@ -151,6 +151,8 @@ def _links(text: str, table: bool) -> str:
             prefix = prefix[:-1]
         target = text[end + 2 : close].strip()
         url = target.split()[0].strip("<>") if target else ""
+        # Parentheses in a target (Wikipedia's) are percent-encoded: the same URL, no parsing doubt.
+        url = url.replace("(", "%28").replace(")", "%29")
         label = _text(inner, table)
         out.append(_text(prefix, table))
         out.append(f"[{label}]({url})" if link_url(url) and label.strip() else label)

@@ -152,6 +152,8 @@ def breakdown(n: int) -> dict[str, str]:
         ),
         "results": "\n".join(
             [
+                # every other paper's results open with fenced code, right after the "3)" line
+                *(["```liquid", "{% raw %} <script>", "```"] if n % 2 else []),
                 f"- item-{n}-r1: <!-- {{% raw %}}",
                 f"- item-{n}-r2: </details> <iframe src=javascript:alert(1)>",
                 "```",
