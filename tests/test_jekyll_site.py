@@ -53,7 +53,8 @@ def write_site(root: Path, extra_config: str = "") -> None:
     (root / "_layouts").mkdir(parents=True, exist_ok=True)
     (root / "_layouts" / "post.html").write_text(LAYOUT, encoding="utf-8")
     (root / "_config.yml").write_text(
-        "title: hostile corpus\nmarkdown: kramdown\nliquid:\n  error_mode: strict\n" + extra_config,
+        "title: hostile corpus\nmarkdown: kramdown\nkramdown:\n  show_warnings: true\n"
+        "liquid:\n  error_mode: strict\n" + extra_config,
         encoding="utf-8",
     )
 
