@@ -18,16 +18,19 @@ log = logging.getLogger("arxiv_digest.run")
 def make_runtimes(
     settings: Settings, service: DigestService, only: str | None = None
 ) -> list[PlatformRuntime]:
+    from bot.wiring import make_questions
+
     runtimes: list[PlatformRuntime] = []
     secrets = settings.secrets
+    questions = make_questions(settings, service)  # one for both platforms: one record of questions
     if secrets.telegram_bot_token is not None and only in (None, "telegram"):
         from bot import telegram_wiring
 
-        runtimes.append(telegram_wiring.make_runtime(settings, service.store, service))
+        runtimes.append(telegram_wiring.make_runtime(settings, service.store, service, questions))
     if secrets.discord_bot_token is not None and only in (None, "discord"):
         from bot import discord_wiring
 
-        runtimes.append(discord_wiring.make_runtime(settings, service.store, service))
+        runtimes.append(discord_wiring.make_runtime(settings, service.store, service, questions))
     return runtimes
 
 

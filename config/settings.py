@@ -141,6 +141,11 @@ class DiscordSettings(_Section):
     gateway_url: str
 
 
+class LimitsSettings(_Section):
+    questions_per_user_per_day: int = Field(default=20, ge=0)  # 0: asking is off
+    question_max_chars: int = Field(default=500, ge=20, le=4000)  # Discord's text input allows 4000
+
+
 class Secrets(BaseModel):
     """From the environment only; SecretStr keeps them out of reprs and logs."""
 
@@ -163,6 +168,7 @@ class Settings(_Section):
     storage: StorageSettings
     telegram: TelegramSettings
     discord: DiscordSettings
+    limits: LimitsSettings = LimitsSettings()
     secrets: Secrets = Secrets()
     base_dir: Path = Path(".")  # relative storage paths are resolved against the working directory
 

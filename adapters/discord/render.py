@@ -37,6 +37,10 @@ COLOR = 0xB31B1B  # arXiv red
 # old style (hep-th/9901001v2). The prefix keeps other bots' or forged ids apart.
 BREAKDOWN_PREFIX = "arxiv-digest:bd:"
 BREAKDOWN_TEMPLATE = r"arxiv-digest:bd:(?P<paper_id>[A-Za-z0-9./-]{1,80})"
+# The Ask button (opens a modal with one question field) and that modal.
+ASK_PREFIX = "arxiv-digest:ask:"
+ASK_TEMPLATE = r"arxiv-digest:ask:(?P<paper_id>[A-Za-z0-9./-]{1,80})"
+ASK_MODAL_PREFIX = "arxiv-digest:askq:"
 
 _LABELS = {
     "zh": {
@@ -44,6 +48,7 @@ _LABELS = {
         "categories": "分类",
         "pdf": "PDF",
         "button": "详细解读",
+        "ask": "提问",
         "background": "1) 研究背景与问题",
         "method": "2) 方法",
         "results": "3) 结果",
@@ -57,6 +62,7 @@ _LABELS = {
         "categories": "Categories",
         "pdf": "PDF",
         "button": "Detailed breakdown",
+        "ask": "Ask",
         "background": "1) Background and problem",
         "method": "2) Method",
         "results": "3) Results",
@@ -266,28 +272,36 @@ def breakdown_custom_id(paper: Paper) -> str:
     return custom_id
 
 
+def ask_custom_id(paper: Paper) -> str:
+    custom_id = ASK_PREFIX + paper.versioned_id
+    if len(ASK_MODAL_PREFIX + paper.versioned_id) > CUSTOM_ID_MAX or not re.fullmatch(
+        ASK_TEMPLATE, custom_id
+    ):
+        raise ValueError(f"paper id {paper.versioned_id!r} does not fit a custom_id")
+    return custom_id
+
+
 def pack(
-    blocks: Iterable[tuple[str, discord.Embed, Button | None]],
+    blocks: Iterable[tuple[str, discord.Embed, Sequence[Button]]],
     max_embeds: int = EMBEDS_PER_MESSAGE,
     max_chars: int = CHARS_PER_MESSAGE,
 ) -> list[OutMessage]:
-    """Group (part, embed, button) blocks into messages in order, within the per-message limits."""
+    """Group (part, embed, buttons) blocks into messages in order, within the per-message limits."""
     messages: list[OutMessage] = []
     current = OutMessage()
-    for part, embed, button in blocks:
+    for part, embed, buttons in blocks:
         size = embed_chars(embed)
         full = (
             len(current.embeds) >= max_embeds
             or current.chars + size > max_chars
-            or (button is not None and len(current.buttons) >= BUTTONS_PER_MESSAGE)
+            or len(current.buttons) + len(buttons) > BUTTONS_PER_MESSAGE
         )
         if current.embeds and full:
             messages.append(current)
             current = OutMessage()
         current.parts.append(part)
         current.embeds.append(embed)
-        if button is not None:
-            current.buttons.append(button)
+        current.buttons.extend(buttons)
     if current.embeds:
         messages.append(current)
     return messages
@@ -308,11 +322,15 @@ def digest_messages(
         if item.paper.base_id in skip:
             continue
         embed = paper_embed(item, position, total, digest.language)
+        buttons: list[Button] = []
         try:
-            button = Button(label=f"{lab['button']} {position}", custom_id=breakdown_custom_id(item.paper))
+            buttons.append(
+                Button(label=f"{lab['button']} {position}", custom_id=breakdown_custom_id(item.paper))
+            )
+            buttons.append(Button(label=f"{lab['ask']} {position}", custom_id=ask_custom_id(item.paper)))
         except ValueError:
-            button = None
-        blocks.append((item.paper.base_id, embed, button))
+            pass  # an id no custom_id can carry: the card goes out without buttons
+        blocks.append((item.paper.base_id, embed, buttons))
     messages.extend(pack(blocks))
     return messages
 
@@ -344,4 +362,4 @@ def breakdown_embeds(paper: Paper, summary: Summary | None, language: str) -> li
         embeds[0].title = title
         embeds[0].url = url
         embeds[-1].set_footer(text=f"arXiv:{paper.versioned_id}")
-    return [m.embeds for m in pack(("", e, None) for e in embeds)]
+    return [m.embeds for m in pack(("", e, ()) for e in embeds)]

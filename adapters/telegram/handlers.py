@@ -126,7 +126,9 @@ class TelegramHandlers:
                 return
             paper, summary = found
             for message in render_breakdown_messages(paper, summary, self.options.language):
-                await send(context.bot, chat.id, message)
+                sent = await send(context.bot, chat.id, message)
+                # A channel's reader asks here, by replying to the breakdown.
+                self.store.remember_message(PLATFORM, chat.id, sent.message_id, paper.versioned_id)
             return
         await self._reply(update, context, self.t("help"))
 
@@ -182,8 +184,11 @@ class TelegramHandlers:
         if digest is None:
             await self._reply(update, context, self.t("no_digest", categories=", ".join(categories)))
             return
-        for _part, message in render_digest(digest):
-            await send(context.bot, chat.id, message)
+        papers = {item.paper.base_id: item.paper.versioned_id for item in digest.items}
+        for part, message in render_digest(digest):
+            sent = await send(context.bot, chat.id, message)
+            if part in papers:  # a card: a reply to it asks its paper
+                self.store.remember_message(PLATFORM, chat.id, sent.message_id, papers[part])
 
     # -- the breakdown button -----------------------------------------------------------------
     async def button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -218,7 +223,8 @@ class TelegramHandlers:
                 await query.answer()
                 return
             for part in render_breakdown_messages(paper, summary, language):
-                await send(context.bot, message.chat.id, part, reply_to=message.message_id)
+                sent = await send(context.bot, message.chat.id, part, reply_to=message.message_id)
+                self.store.remember_message(PLATFORM, message.chat.id, sent.message_id, paper.versioned_id)
             await query.answer()
         except RetryAfter:
             await query.answer(self.t("busy"))

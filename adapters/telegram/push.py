@@ -105,6 +105,7 @@ class Pusher:
             report.failed.append(chat_id)
             return
         done = self.store.delivered_parts(PLATFORM, chat_id, digest.key)
+        papers = {item.paper.base_id: item.paper.versioned_id for item in digest.items}
         for part, message in render_digest(digest):
             if part in done:
                 continue
@@ -130,5 +131,7 @@ class Pusher:
                 report.failed.append(chat_id)
                 return
             self.store.record_delivery(PLATFORM, chat_id, digest.key, part, sent.message_id)
+            if part in papers:  # a card: a reader's reply to it asks its paper
+                self.store.remember_message(PLATFORM, chat_id, sent.message_id, papers[part])
             report.sent += 1
         report.chats_done += 1
