@@ -60,12 +60,15 @@ def answer_reply(body: dict[str, Any]) -> str:
     users = [str(m.get("content", "")) for m in body["messages"] if m.get("role") == "user"]
     paper = users[0].partition("Paper text:")[2]
     question = users[-1].removeprefix("Question: ")
-    words = {w.lower() for w in re.findall(r"[A-Za-z0-9]{4,}", question)} - _STOP
+    def stems(text: str) -> set[str]:  # "reaches" meets "reach"
+        return {w.lower()[:5] for w in re.findall(r"[A-Za-z0-9]{4,}", text) if w.lower() not in _STOP}
+
+    words = stems(question)
     parts = re.split(r"^## (.+)$", paper, flags=re.MULTILINE)
     best: tuple[int, str, str] = (0, "", "")
     for heading, text in zip(parts[1::2], parts[2::2], strict=True):
         for sentence in re.split(r"(?<=[.!?])\s+", text):
-            score = len(words & {w.lower() for w in re.findall(r"[A-Za-z0-9]{4,}", sentence)})
+            score = len(words & stems(sentence))
             if score > best[0]:
                 best = (score, heading.strip(), sentence.strip())
     score, heading, sentence = best

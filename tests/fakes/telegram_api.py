@@ -519,7 +519,8 @@ class FakeTelegram:
             "reply_to_message": quoted,
         }
         chat.messages[message["message_id"]] = message
-        return self._queue({"message": message})
+        self._queue({"message": message})
+        return message
 
     def user_message(self, chat_id: int, text: str, user: dict[str, Any] | None = None) -> dict[str, Any]:
         """A user's own message in the chat (for others to reply to); not sent to the bot."""
