@@ -153,7 +153,7 @@ async def test_the_paper_does_not_say_and_numbers_it_lacks_are_marked(env: Env) 
     )
     env.fake.reply(PRIVATE, tac["message_id"], "Score?")
     await answer_to(env, PRIVATE, tac["message_id"], count=2)
-    answer = [m for m in env.fake.messages_to(PRIVATE) if "72.5" in m["text"]][0]
+    answer = next(m for m in env.fake.messages_to(PRIVATE) if "72.5" in m["text"])
     assert "72.5 (?)" in answer["text"] and "71.9 overall" in answer["text"]
     assert ZH["unverified"].format(numbers="72.5") in answer["text"]
     assert "§7" not in answer["text"]  # a section the paper does not have is not cited

@@ -164,7 +164,7 @@ def check_modal(data: dict) -> list[str]:
             if child.get("type") != 4:
                 problems.append("a label in this modal must wrap a text input")
                 continue
-            if "label" in child:
+            if child.get("label"):  # null, as discord.py sends it, is no label
                 problems.append("a text input inside a label component cannot have its own label")
             inputs.append(child)
         elif kind != 10:
@@ -806,11 +806,19 @@ class FakeDiscord:
         return await self._dispatch_interaction(payload)
 
     async def press(
-        self, message: dict, custom_id: str, permissions: int = MEMBER, channel_id: str | None = None
+        self,
+        message: dict,
+        custom_id: str,
+        permissions: int = MEMBER,
+        channel_id: str | None = None,
+        user_id: str | None = None,
     ) -> Interaction:
-        """Press a button (any custom_id, so forged ones too) on a message."""
+        """Press a button (any custom_id, so forged ones too) on a message; by a new member unless
+        `user_id` names one."""
         channel_id = channel_id or message["channel_id"]
         payload = self._base_interaction(3, channel_id, permissions)
+        if user_id is not None:
+            payload["member"] = self._member(permissions, user_id)
         payload["message"] = {k: v for k, v in message.items() if k != "ephemeral"}
         payload["data"] = {"custom_id": custom_id, "component_type": 2}
         return await self._dispatch_interaction(payload)
@@ -832,7 +840,7 @@ class FakeDiscord:
             text_input = {"type": 4, "custom_id": field_["custom_id"], "value": value}
             rows.append(
                 {"type": 18, "component": text_input}
-                if "label" not in field_
+                if not field_.get("label")
                 else {"type": 1, "components": [text_input]}
             )
         source = opened.payload

@@ -60,6 +60,7 @@ def answer_reply(body: dict[str, Any]) -> str:
     users = [str(m.get("content", "")) for m in body["messages"] if m.get("role") == "user"]
     paper = users[0].partition("Paper text:")[2]
     question = users[-1].removeprefix("Question: ")
+
     def stems(text: str) -> set[str]:  # "reaches" meets "reach"
         return {w.lower()[:5] for w in re.findall(r"[A-Za-z0-9]{4,}", text) if w.lower() not in _STOP}
 
