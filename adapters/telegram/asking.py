@@ -141,7 +141,11 @@ class AskHandlers:
             return
         with contextlib.suppress(TelegramError):
             await context.bot.send_chat_action(chat_id, ChatAction.TYPING)
-        answer = await self.questions.ask(PLATFORM, asker, paper_id, message.text, thread)
+        try:
+            answer = await self.questions.ask(PLATFORM, asker, paper_id, message.text, thread)
+        except Exception:  # the reader gets a short note either way; the log gets the reason
+            log.exception("telegram: question on %s failed", paper_id)
+            answer = Answer("failed")
         rendered = render_answer(answer, message.text, self.options.language)
         if answer.status in ANSWERED:
             sent = await send(context.bot, chat_id, rendered, reply_to=target.message_id)
