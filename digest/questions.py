@@ -251,13 +251,20 @@ class QuestionService:
                 }
             )
         messages.append({"role": "user", "content": f"Question: {question}"})
+        prompt_tokens = completion_tokens = 0
         try:
             content, prompt_tokens, completion_tokens = await self._ask(messages)
             answer, cited, answered = parse_answer(content)
         except (openai.OpenAIError, ValueError) as err:
             reason = f"LLM HTTP {err.status_code}" if isinstance(err, openai.APIStatusError) else str(err)
             log.warning("question on %s failed: %s", paper.versioned_id, reason[:200])
-            self._finish(row_id, status="failed", source=fulltext.source)
+            self._finish(
+                row_id,
+                status="failed",
+                source=fulltext.source,
+                prompt_tokens=prompt_tokens,  # a malformed reply was paid for too
+                completion_tokens=completion_tokens,
+            )
             return Answer("failed", paper, thread=thread)
         sections = check_sections(cited, headings)
         status = "ok" if answered and answer else "not_said"

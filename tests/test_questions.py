@@ -90,5 +90,8 @@ async def test_a_failed_llm_call_is_recorded_and_not_counted(service) -> None:
     llm.responder = lambda body: (200, json.dumps({"answer": "", "sections": [], "answered": False}))
     assert (await questions.ask("telegram", 9, TAC, "Which model?")).status == "not_said"
     assert questions.asked_today("telegram", "9") == 1  # failures do not use up the reader's questions
-    statuses = [r[0] for r in questions.store.db.conn.execute("select status from questions order by id")]
-    assert statuses == ["failed", "failed", "not_said"]
+    rows = questions.store.db.conn.execute(
+        "select status, prompt_tokens from questions order by id"
+    ).fetchall()
+    assert [r[0] for r in rows] == ["failed", "failed", "not_said"]
+    assert rows[0][1] == 0 and rows[1][1] > 0  # the malformed reply's tokens are on record

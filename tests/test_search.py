@@ -4,12 +4,15 @@
 from __future__ import annotations
 
 import json
+from argparse import Namespace
 from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
 import sqlite_utils
 
+from bot import search_cli
+from config.settings import ConfigError, load_settings
 from digest import search
 from digest.models import Paper, Summary, SummaryRecord
 from digest.store import MIGRATIONS, Store
@@ -158,10 +161,6 @@ def test_a_migration_indexes_an_existing_database(tmp_path) -> None:
 
 def test_cli_search(make_project) -> None:
     project = make_project("http://127.0.0.1:9")
-    missing = project.run("search", "captioning")
-    assert missing.returncode == 0 and missing.stdout.startswith("no paper matches 'captioning'")
-    assert not project.database.exists()  # searching created nothing
-
     store = Store.open(project.database)
     seed_store(store)
     store.close()
@@ -169,7 +168,19 @@ def test_cli_search(make_project) -> None:
     assert found.stdout.splitlines() == [
         "2026-02-18  2602.15766v1      TAC: Timestamped Audio Captioning  https://arxiv.org/abs/2602.15766v1"
     ]
-    before = project.database.stat().st_mtime_ns
-    bad = project.run("search", "*", "()")
-    assert bad.returncode == 2 and "nothing to search for" in bad.stderr and bad.stdout == ""
-    assert project.database.stat().st_mtime_ns == before
+
+
+async def test_cli_search_refuses_bad_queries_and_creates_nothing(tmp_path, capsys) -> None:
+    settings = load_settings(None, {}, base_dir=tmp_path)
+    with pytest.raises(ConfigError, match="nothing to search for"):  # exit status 2, like any input error
+        await search_cli.run(settings, Namespace(words=["*", "()"], limit=10))
+    assert await search_cli.run(settings, Namespace(words=["captioning"], limit=10)) == 0
+    assert capsys.readouterr().out.startswith("no paper matches 'captioning' (no database")
+    assert not settings.database_path.exists()  # searching created nothing
+    store = Store.open(settings.database_path)
+    seed_store(store)
+    store.close()
+    assert await search_cli.run(settings, Namespace(words=["zzzunknownzzz"], limit=10)) == 0
+    assert capsys.readouterr().out == "no paper matches 'zzzunknownzzz'\n"
+    with pytest.raises(ConfigError, match="--limit"):
+        await search_cli.run(settings, Namespace(words=["codec"], limit=0))
