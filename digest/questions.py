@@ -62,6 +62,10 @@ ANSWER_FORMAT = {
 _FENCE = re.compile(r"^\s*```(?:json)?\s*(.*?)\s*```\s*$", re.DOTALL)
 _HEADING = re.compile(r"^## (.+?)\s*$", re.MULTILINE)
 _NUMBERED = re.compile(r"^(?:[A-Z](?:\.\d+)+\.?|[A-Z]\.|[IVX]+\.|\d+(?:\.\d+)*\.?)\s")
+_CITED = re.compile(r"§\s*((?:[A-Z]|[IVX]+|\d+)(?:\.\d+)*)")
+_NOT_SAID = re.compile(
+    r"does not say|doesn't say|does not (?:mention|state|report)|没有提到|未提及|没有说明", re.I
+)
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
 
 
@@ -121,11 +125,19 @@ def check_sections(cited: list[Any], headings: list[str]) -> tuple[str, ...]:
 
 
 def parse_answer(content: str | None) -> tuple[str, list[Any], bool]:
-    """(answer, cited sections, answered); ValueError when the reply is not the object asked for."""
+    """(answer, cited sections, answered); ValueError when the reply is unusable.
+
+    Some local servers ignore the JSON schema and reply in prose: prose is taken as the answer, with
+    the sections it cites ('§4', '§4 Experiments') and "does not say" read from the text itself."""
     if not content or not content.strip():
         raise ValueError("the reply was empty")
     fenced = _FENCE.match(content)
-    data = json.loads(fenced.group(1) if fenced else content)
+    try:
+        data = json.loads(fenced.group(1) if fenced else content)
+    except json.JSONDecodeError:
+        prose = content.strip()
+        cited = [m.group(1) for m in _CITED.finditer(prose)]
+        return prose, cited, not _NOT_SAID.search(prose)
     if not isinstance(data, dict) or not isinstance(data.get("answer"), str):
         raise ValueError("the reply has no string field 'answer'")
     sections = data.get("sections")

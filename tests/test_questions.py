@@ -9,7 +9,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from openai import AsyncOpenAI
 
-from digest.questions import QuestionService, check_sections, mark_unverified, section_label
+from digest.questions import (
+    QuestionService,
+    check_sections,
+    mark_unverified,
+    parse_answer,
+    section_label,
+)
 from digest.store import Store
 from tests.fakes.openai_api import is_question
 from tests.telegram_support import seed_store
@@ -22,6 +28,18 @@ def test_only_sections_of_the_text_are_cited() -> None:
     cited = ["§3 Experiments", "3", "experiments", "§9 Ablations", "Related", "§IV. RESULTS", "Abstract", 7]
     assert check_sections(cited, headings) == ("§3 Experiments", "§IV. RESULTS", "Abstract")
     assert section_label("4.2 Setup") == "§4.2 Setup" and section_label("Appendix") == "Appendix"
+
+
+def test_a_prose_reply_is_taken_as_the_answer() -> None:
+    answer, cited, answered = parse_answer("It uses LoRA (§3 Experiments, see also §2).")
+    assert answer.startswith("It uses LoRA") and answered
+    assert check_sections(cited, ["1 Introduction", "2 Method", "3 Experiments"]) == (
+        "§3 Experiments",
+        "§2 Method",
+    )
+    assert parse_answer("The paper does not say.")[2] is False
+    with pytest.raises(ValueError):
+        parse_answer('{"translation": "a summary, not an answer"}')
 
 
 def test_unverified_numbers_are_marked_where_they_stand() -> None:
@@ -85,7 +103,7 @@ async def test_a_failed_llm_call_is_recorded_and_not_counted(service) -> None:
     llm.responder = lambda body: (500, "upstream down")
     answer = await questions.ask("telegram", 9, TAC, "Which model?")
     assert answer.status == "failed"
-    llm.responder = lambda body: (200, "not json at all")
+    llm.responder = lambda body: (200, json.dumps({"translation": "a summary, not an answer"}))
     assert (await questions.ask("telegram", 9, TAC, "Which model?")).status == "failed"
     llm.responder = lambda body: (200, json.dumps({"answer": "", "sections": [], "answered": False}))
     assert (await questions.ask("telegram", 9, TAC, "Which model?")).status == "not_said"
