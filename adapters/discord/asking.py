@@ -33,7 +33,10 @@ PLATFORM = "discord"
 NO_MENTIONS = discord.AllowedMentions.none()
 MODAL_TITLE_MAX = 45
 LABEL_MAX = 45
-ANSWER_MAX = 3500  # of the embed's 4096, leaving room for the fields within 6000 in all
+# Within an embed's 4096 and, with the title (256) and the fields below, a message's 6000 in all.
+ANSWER_MAX = 3500
+QUESTION_SHOWN = 600
+LIST_SHOWN = 400
 QUESTION_FIELD = "question"
 
 Search = Callable[[str], list[SearchHit]]
@@ -70,19 +73,17 @@ def answer_embed(answer: Answer, question: str, texts: Callable[..., str]) -> di
     )
     embed.add_field(
         name=texts("question"),
-        value=render.cut(render.escape(render.one_line(question)), render.FIELD_VALUE_MAX) or "—",
+        value=render.cut(render.escape(render.one_line(question)), QUESTION_SHOWN) or "—",
         inline=False,
     )
     if answer.sections:
         value = " · ".join(render.escape(render.one_line(s)) for s in answer.sections)
-        embed.add_field(
-            name=texts("sections_used"), value=render.cut(value, render.FIELD_VALUE_MAX), inline=False
-        )
+        embed.add_field(name=texts("sections_used"), value=render.cut(value, LIST_SHOWN), inline=False)
     if answer.unverified:
         numbers = ", ".join(render.escape(n) for n in answer.unverified)
         embed.add_field(
             name=texts("unverified"),
-            value=render.cut(texts("unverified_value", numbers=numbers), render.FIELD_VALUE_MAX),
+            value=render.cut(texts("unverified_value", numbers=numbers), LIST_SHOWN),
             inline=False,
         )
     embed.set_footer(text=f"arXiv:{paper.versioned_id}")

@@ -60,10 +60,12 @@ def render_answer(answer: Answer, question: str, language: str) -> Message:
     if answer.status == "not_said":
         return Message(f"{quote}\n{escape(text(language, 'not_said'))}")
     tail: list[str] = []
+    # Both lists come from the LLM's reply, so they are clipped: the answer itself must keep the room.
     if answer.sections:
-        tail.append(f"<i>{escape(text(language, 'sections_used', sections=' · '.join(answer.sections)))}</i>")
+        sections = _clip(" · ".join(answer.sections), 400)
+        tail.append(f"<i>{escape(text(language, 'sections_used', sections=sections))}</i>")
     if answer.unverified:
-        tail.append(escape(text(language, "unverified", numbers=", ".join(answer.unverified))))
+        tail.append(escape(text(language, "unverified", numbers=_clip(", ".join(answer.unverified), 300))))
     footer = ("\n\n" + "\n".join(tail)) if tail else ""
     body = mark_unverified(answer.text, answer.unverified)
     return Message(fit(lambda part: f"{quote}\n{markdown_to_html(part)}{footer}", body))
