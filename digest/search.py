@@ -1,8 +1,10 @@
 """Full-text search over every paper the bot has stored: SQLite FTS5, best match first (bm25).
 
-One row per paper (version-less id) in the permanent table `papers_fts`: title, authors, abstract, and
-the LLM's translation and breakdown (every usable summary of any version, in any language). The store
-re-indexes a paper in the same transaction that stores it or its summary, so the index never lags.
+One row per paper in the permanent table `papers_fts`, under the paper's rowid in `papers` (FTS5 finds
+and replaces rows by rowid at once; any other column of an FTS5 table is a full scan): title, authors,
+abstract, and the LLM's translation and breakdown (every usable summary of any version, in any
+language). The store re-indexes a paper in the same transaction that stores it or its summary, so the
+index never lags.
 
 What the input looks like, and why each rule exists:
 - Readers type words, "a phrase" and author:Name (or author:"Jane Doe"). FTS5 has its own query
@@ -30,8 +32,8 @@ MAX_QUERY_CHARS = 300
 MAX_TERMS = 12
 DEFAULT_LIMIT = 10
 
-# Column weights for bm25, in the table's column order (base_id is not indexed).
-_WEIGHTS = "0.0, 10.0, 6.0, 2.0, 2.0, 1.0"
+# Column weights for bm25, in the table's column order: a title match counts most.
+_WEIGHTS = "10.0, 6.0, 2.0, 2.0, 1.0"
 _CJK = re.compile(
     r"([\u2e80-\u2fdf\u3040-\u30ff\u3100-\u312f\u3190-\u31ff\u3400-\u4dbf\u4e00-\u9fff"
     r"\uac00-\ud7af\uf900-\ufaff])"
@@ -100,7 +102,7 @@ def to_fts_query(query: str) -> str:
 def create_index(db: sqlite_utils.Database) -> None:
     db.execute(
         "create virtual table papers_fts using fts5("
-        "base_id unindexed, title, authors, abstract, translation, breakdown, "
+        "title, authors, abstract, translation, breakdown, "
         "tokenize = 'porter unicode61 remove_diacritics 2')"
     )
 
@@ -110,13 +112,13 @@ def index_papers(db: sqlite_utils.Database, base_ids: Iterable[str]) -> None:
     that stored them."""
     conn = db.conn
     for base_id in dict.fromkeys(base_ids):
-        conn.execute("delete from papers_fts where base_id = ?", [base_id])
         paper = conn.execute(
-            "select title, authors, abstract from papers where base_id = ?", [base_id]
+            "select rowid, title, authors, abstract from papers where base_id = ?", [base_id]
         ).fetchone()
         if paper is None:
             continue
-        title, authors, abstract = paper
+        rowid, title, authors, abstract = paper
+        conn.execute("delete from papers_fts where rowid = ?", [rowid])
         # Every usable summary of any version: the range stays on the primary key's index.
         summaries = conn.execute(
             "select translation, background, method, results from summaries "
@@ -126,10 +128,10 @@ def index_papers(db: sqlite_utils.Database, base_ids: Iterable[str]) -> None:
         translations = dict.fromkeys(row[0] for row in summaries if row[0])
         breakdowns = dict.fromkeys(part for row in summaries for part in row[1:] if part)
         conn.execute(
-            "insert into papers_fts (base_id, title, authors, abstract, translation, breakdown) "
+            "insert into papers_fts (rowid, title, authors, abstract, translation, breakdown) "
             "values (?, ?, ?, ?, ?, ?)",
             [
-                base_id,
+                rowid,
                 segment(title),
                 segment(", ".join(json.loads(authors or "[]"))),
                 segment(abstract),
@@ -149,12 +151,15 @@ def index_all(db: sqlite_utils.Database) -> None:
 def search(db: sqlite_utils.Database, query: str, limit: int = DEFAULT_LIMIT) -> list[SearchHit]:
     """Up to `limit` papers matching the reader's query, best first. BadQuery for an unusable query."""
     expression = to_fts_query(query)
+    # Rank and cut first; only the few results left are joined and dated.
     sql = (
-        "select f.base_id, p.version, p.title, p.authors, p.published, "
+        "with best as (select rowid, bm25(papers_fts, "
+        + _WEIGHTS
+        + ") as score from papers_fts where papers_fts match ? order by score limit ?) "
+        "select p.base_id, p.version, p.title, p.authors, p.published, "
         "(select min(d.date) from digest_items i join digests d on d.key = i.digest_key "
-        " where i.base_id = f.base_id) as shown_on "
-        "from papers_fts f join papers p on p.base_id = f.base_id "
-        f"where papers_fts match ? order by bm25(papers_fts, {_WEIGHTS}) limit ?"
+        " where i.base_id = p.base_id) as shown_on "
+        "from best join papers p on p.rowid = best.rowid order by best.score"
     )
     try:
         rows = db.conn.execute(sql, [expression, max(1, min(limit, 50))]).fetchall()
