@@ -96,6 +96,7 @@ def make_runtime(
         language=settings.digest.language,
         timezone=settings.digest.timezone,
         publish_at=settings.digest.publish_at,
+        asking=questions is not None,
     )
     TelegramHandlers(store, service, options).register(application)
     AskHandlers(store, options, questions, PaperSearch(store.db)).register(application)

@@ -208,9 +208,15 @@ async def test_a_channel_reader_asks_under_the_breakdown_in_the_private_chat(env
     breakdown = await fake.wait_for(
         lambda: next((m for m in fake.messages_to(PRIVATE)[9:] if "方法" in m["text"]), None)
     )
+    hint = await fake.wait_for(
+        lambda: next((m for m in fake.messages_to(PRIVATE) if m["text"] == ZH["ask_hint"]), None)
+    )
     fake.reply(PRIVATE, breakdown["message_id"], "What does the cascade reach on MMAR?")
     (answer,) = await answer_to(env, PRIVATE, breakdown["message_id"])
     assert "71.9 on MMAR" in answer["text"]
+    fake.reply(PRIVATE, hint["message_id"], "And the lowest hallucination rate, ahead of Gemini?")
+    (second,) = await answer_to(env, PRIVATE, hint["message_id"])
+    assert "4.9" in second["text"]
 
 
 async def test_search_by_title_word_breakdown_word_and_author(env: Env) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
+from html import escape
 
 from telegram import Chat, ChatMember, Update
 from telegram import Message as TgMessage
@@ -25,6 +26,7 @@ from telegram.ext import (
 from adapters.telegram.buttons import HIDE, deep_link, parse_callback, parse_start_payload
 from adapters.telegram.ports import PLATFORM, BotOptions, DigestSource
 from adapters.telegram.render import (
+    Message,
     render_breakdown_messages,
     render_card,
     render_digest,
@@ -125,9 +127,11 @@ class TelegramHandlers:
                 )
                 return
             paper, summary = found
-            for message in render_breakdown_messages(paper, summary, self.options.language):
+            messages = render_breakdown_messages(paper, summary, self.options.language)
+            if self.options.asking:  # a channel's reader asks here, by replying to the breakdown
+                messages.append(Message(escape(self.t("ask_hint"))))
+            for message in messages:
                 sent = await send(context.bot, chat.id, message)
-                # A channel's reader asks here, by replying to the breakdown.
                 self.store.remember_message(PLATFORM, chat.id, sent.message_id, paper.versioned_id)
             return
         await self._reply(update, context, self.t("help"))
