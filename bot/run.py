@@ -8,6 +8,7 @@ import signal
 from datetime import date, datetime, time, timedelta
 
 from bot.platforms import PlatformRuntime
+from bot.wiring import make_questions
 from config.settings import Settings
 from digest.arxiv_source import SourceError
 from digest.service import DigestService
@@ -18,8 +19,6 @@ log = logging.getLogger("arxiv_digest.run")
 def make_runtimes(
     settings: Settings, service: DigestService, only: str | None = None
 ) -> list[PlatformRuntime]:
-    from bot.wiring import make_questions
-
     runtimes: list[PlatformRuntime] = []
     secrets = settings.secrets
     questions = make_questions(settings, service)  # one for both platforms: one record of questions
