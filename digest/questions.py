@@ -152,7 +152,7 @@ def parse_answer(content: str | None) -> tuple[str, list[Any], bool]:
 def mark_unverified(text: str, numbers: tuple[str, ...] | list[str], marker: str = " (?)") -> str:
     """The answer with `marker` after each occurrence of a number the paper does not hold."""
     for number in numbers:
-        text = re.sub(rf"(?<![\d.]){re.escape(number)}(?![\d])", lambda m: m.group(0) + marker, text)
+        text = re.sub(rf"(?<![\d.]){re.escape(number)}(?!\.?\d)", lambda m: m.group(0) + marker, text)
     return text
 
 

@@ -45,6 +45,7 @@ def test_a_prose_reply_is_taken_as_the_answer() -> None:
 def test_unverified_numbers_are_marked_where_they_stand() -> None:
     text = "F1 of 72.5 and 0.5; 172.55 and 72.5% stay apart."
     assert mark_unverified(text, ["72.5"]) == "F1 of 72.5 (?) and 0.5; 172.55 and 72.5 (?)% stay apart."
+    assert mark_unverified("5.5 and 5.", ["5"]) == "5.5 and 5 (?)."
 
 
 @pytest.fixture
