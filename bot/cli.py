@@ -10,6 +10,7 @@ import sys
 from collections.abc import Sequence
 from datetime import date
 
+from bot import search_cli
 from bot.logging_setup import redact, setup_logging
 from bot.progress import make_progress
 from config.settings import ConfigError, Settings, check_categories, load_settings, parse_date
@@ -53,6 +54,7 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser(
         "run", parents=[common], help="run the bots (those with a token set) and the daily build + push"
     )
+    search_cli.add_parser(commands, common)
     return parser
 
 
@@ -137,7 +139,7 @@ async def _run(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"build": _build, "push": _push, "run": _run}
+COMMANDS = {"build": _build, "push": _push, "run": _run, "search": search_cli.run}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
