@@ -40,8 +40,13 @@ async def push_digest(client: discord.Client, store: Store, service: DigestSourc
         except ValueError:
             store.deactivate(PLATFORM, sub.chat_id, "not a Discord channel id")
             continue
+        try:
+            mine = await service.chat_digest(digest, PLATFORM, sub.chat_id)
+        except Exception:
+            log.exception("discord push: could not rank the digest for channel %s", sub.chat_id)
+            continue
         delivered = store.delivered_parts(PLATFORM, sub.chat_id, digest.key)
-        for message in render.digest_messages(digest, skip=delivered):
+        for message in render.chat_digest_messages(mine, skip=delivered):
             try:
                 posted = await send(channel, message)
             except (discord.NotFound, discord.Forbidden) as err:
