@@ -172,7 +172,7 @@ class Interests:
             Term.from_label(row["term"])
             for row in self.db.query(
                 "select term from interests where platform = ? and chat_id = ? and kind = ? "
-                "order by created_at, term",
+                "order by rowid",
                 [platform, str(chat_id), kind],
             )
         ]
