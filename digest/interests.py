@@ -171,8 +171,7 @@ class Interests:
         return [
             Term.from_label(row["term"])
             for row in self.db.query(
-                "select term from interests where platform = ? and chat_id = ? and kind = ? "
-                "order by rowid",
+                "select term from interests where platform = ? and chat_id = ? and kind = ? order by rowid",
                 [platform, str(chat_id), kind],
             )
         ]

@@ -58,7 +58,7 @@ def topic_items(plan: list[tuple[str, int]], prefix: str) -> list[DigestItem]:
     counter = sum(count for _topic, count in plan)
     for topic, count in plan:
         for n in range(1, count + 1):
-            paper = topic_paper(topic, n, f"{prefix}{counter:05d}")
+            paper = topic_paper(topic, n, f"{prefix}{counter:04d}")
             summary = Summary(f"译文：{paper.title}", f"背景 {paper.title}", "方法", "结果")
             items.append(DigestItem(paper, summary))
             counter -= 1

@@ -104,7 +104,7 @@ def test_liked_and_disliked_papers_move_similar_ones() -> None:
     today_vectors = {
         i.paper.versioned_id: tuple(embed_text(f"{i.paper.title}\n\n{i.paper.abstract}")) for i in today
     }
-    interests = ChatInterests(liked=("2601.00004",), disliked=("2601.00002",))
+    interests = ChatInterests(liked=("2601.10004",), disliked=("2601.10002",))
     ranked = rank_for_chat(make_digest(today), interests, 3, today_vectors, liked, disliked)
     assert all("codec" in r.paper.title for r in ranked.cards)
     assert all(r.why.liked == 2 for r in ranked.cards)

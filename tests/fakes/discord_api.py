@@ -773,7 +773,12 @@ class FakeDiscord:
 
 
 def selects(message: dict) -> list[dict]:
-    return [c for row in message.get("components") or [] for c in row.get("components") or [] if c.get("type") == 3]
+    return [
+        c
+        for row in message.get("components") or []
+        for c in row.get("components") or []
+        if c.get("type") == 3
+    ]
 
 
 def buttons(message: dict) -> list[dict]:
