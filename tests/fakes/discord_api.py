@@ -739,13 +739,14 @@ class FakeDiscord:
         }
 
     async def slash(
-        self, channel_id: str, *path: str, permissions: int = MEMBER, **options: str
+        self, channel_id: str, *path: str, permissions: int = MEMBER, **options: str | int
     ) -> Interaction:
-        """Invoke a registered slash command, e.g. slash(ch, "digest", "date", day="2026-02-18")."""
+        """Invoke a registered slash command, e.g. slash(ch, "digest", "date", day="2026-02-18"); an int
+        value is sent as an INTEGER option (type 4), a str as a STRING one (type 3)."""
         root = next((c for c in self.commands if c["name"] == path[0]), None)
         if root is None:
             raise LookupError(f"/{path[0]} is not registered")
-        opts = [{"type": 3, "name": k, "value": v} for k, v in options.items()]
+        opts = [{"type": 4 if isinstance(v, int) else 3, "name": k, "value": v} for k, v in options.items()]
         for name in reversed(path[1:]):
             opts = [{"type": 1, "name": name, "options": opts}]
         payload = self._base_interaction(2, channel_id, permissions)
