@@ -118,6 +118,16 @@ class DigestService:
         self._lazy_inflight: dict[str, asyncio.Future[None]] = {}
         self._warned_no_llm = False
 
+    async def aclose(self) -> None:
+        """Close the LLM client's connections (shared by the summarizer and the embedder)."""
+        clients = {
+            id(c): c
+            for c in (getattr(self.summarizer, "client", None), getattr(self.embedder, "client", None))
+            if c
+        }
+        for client in clients.values():
+            await client.close()
+
     # -- reading ------------------------------------------------------------------------------
     @property
     def default_categories(self) -> tuple[str, ...]:

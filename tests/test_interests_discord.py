@@ -78,6 +78,7 @@ gateway_url = "{fake.gateway_url}"
         await fake.wait_for(lambda: fake.connected)
         yield Bot(fake, llm, runtime, store, channel)
         await runtime.stop()
+        await service.aclose()
         store.close()
     await fake.stop()
 

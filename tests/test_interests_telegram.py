@@ -66,6 +66,7 @@ class Bot:
 
     async def stop(self) -> None:
         await self.runtime.stop()
+        await self.service.aclose()
         self.store.close()
 
 
