@@ -286,6 +286,8 @@ class DigestService:
 
         digests = [self.store.load_digest(Digest.make_key(day, s)) for s in sets]
         report.digests = [d for d in digests if d is not None]
+        for digest in report.digests:
+            await self.warm_embeddings(digest)
         default_key = category_key(self.default_categories)
         archived = {d.key for d in report.digests if archive_all or category_key(d.categories) == default_key}
         await self._summarize_missing(report, progress, archived)
@@ -395,13 +397,33 @@ class DigestService:
                     papers.setdefault(paper.versioned_id, paper)
         await self._summarize_papers(papers, report, progress)
 
+    def _subscribers(self, digest: Digest) -> list[tuple[str, str]]:
+        cat_key = category_key(digest.categories)
+        return [
+            (sub.platform, sub.chat_id)
+            for sub in self.store.active_subscriptions()
+            if category_key(tuple(sub.categories) or self.default_categories) == cat_key
+        ]
+
     async def _card_ids_of_subscribers(self, digest: Digest) -> set[str]:
         wanted: set[str] = set()
-        cat_key = category_key(digest.categories)
-        for sub in self.store.active_subscriptions():
-            if category_key(tuple(sub.categories) or self.default_categories) == cat_key:
-                wanted.update(await self.card_ids_for_chat(digest, sub.platform, sub.chat_id))
+        for platform, chat_id in self._subscribers(digest):
+            wanted.update(await self.card_ids_for_chat(digest, platform, chat_id))
         return wanted
+
+    async def warm_embeddings(self, digest: Digest) -> None:
+        """Embed the day's papers and every paper its subscribers rated in one batched pass, rather than
+        one request per chat when each is ranked."""
+        if self.embedder is None or not digest.items:
+            return
+        rated: set[str] = set()
+        for platform, chat_id in self._subscribers(digest):
+            taste = self.interests.for_chat(platform, chat_id)
+            rated.update(taste.liked[-RATED_PAPERS_USED:])
+            rated.update(taste.disliked[-RATED_PAPERS_USED:])
+        if rated:
+            papers = [p for p in map(self.store.get_paper, sorted(rated)) if p]
+            await self.embedder.vectors([*(i.paper for i in digest.items), *papers])
 
     async def _summarize_papers(
         self, papers: dict[str, Paper], report: BuildReport, progress: Progress

@@ -44,7 +44,7 @@ def test_telegram_overview_of_a_300_paper_day() -> None:
     visible = 0
     for message in messages:
         text, entities = parse_html(message.text)  # Telegram's own parse rules
-        assert tg_len(text) <= 4096 and len(entities) <= 100
+        assert tg_len(text) <= 4096 and len(entities) <= 100 and len(message.text) <= 9000
         visible += tg_len(text)
         for line in text.split("\n")[1:]:
             numbers.append(int(line.split(". ", 1)[0]))
