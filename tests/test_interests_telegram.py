@@ -162,6 +162,12 @@ async def test_follow_mute_rate_then_rank_the_next_day(tmp_path: Path) -> None:
                     else "关注：navigation · crowded corridors"
                 )
                 assert why.startswith("💡 ") and expected in why
+            # Expanding a card (a group may edit it) keeps its why-line.
+            query = fake.press(GROUP, cards[0]["message_id"], user=user_json(MEMBER))
+            await fake.wait_for(lambda: query in fake.answers)
+            expanded = fake.chats[GROUP].messages[cards[0]["message_id"]]
+            assert expanded["text"].split("\n")[3] == cards[0]["text"].split("\n")[3]
+            assert "背景 Neural speech codec" in expanded["text"]
             (listing,) = overview
             assert "reply_markup" not in listing and len(listing["text"]) <= 4096
             lines = listing["text"].split("\n")[1:]
