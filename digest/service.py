@@ -191,19 +191,11 @@ class DigestService:
         """The digest as this chat gets it: its mutes left out, ranked by its follows and ratings, its
         top `max_cards` as cards (summarized now if a build left them for later), the rest overview."""
         ranked = await self._rank(digest, platform, str(chat_id))
-        await self._summarize_lazily([r.paper for r in ranked.cards if r.item.summary is None])
-        if any(r.item.summary is None for r in ranked.cards):
-            fresh = {i.paper.base_id: i for i in (self.store.load_digest(digest.key) or digest).items}
-            ranked = replace(
-                ranked,
-                ranked=tuple(
-                    replace(r, item=fresh.get(r.paper.base_id, r.item)) if i < ranked.max_cards else r
-                    for i, r in enumerate(ranked.ranked)
-                ),
-            )
-            ranked = replace(
-                ranked, digest=replace(ranked.digest, items=tuple(r.item for r in ranked.ranked))
-            )
+        missing = [r.paper for r in ranked.cards if r.item.summary is None]
+        if missing and self.summarizer is not None:
+            await self._summarize_lazily(missing)
+            # Ranking again is cheap (vectors are cached) and reads the new texts from the store.
+            ranked = await self._rank(self.store.load_digest(digest.key) or digest, platform, str(chat_id))
         return ranked
 
     async def card_ids_for_chat(self, digest: Digest, platform: str, chat_id: str) -> list[str]:
