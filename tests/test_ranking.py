@@ -37,8 +37,14 @@ def test_terms_are_parsed_into_words_phrases_and_authors() -> None:
     "text", ["", "   ", '""', "!!! ???", "author:", "x" * 81, " ".join(f"w{i}" for i in range(21))]
 )
 def test_unusable_terms_are_refused_with_a_reason(text: str) -> None:
-    with pytest.raises(InterestError):
+    with pytest.raises(InterestError) as refused:
         parse_terms(text)
+    assert len(str(refused.value)) < 120  # a short reason, never the input echoed back at length
+
+
+def test_a_long_run_of_symbols_is_refused_briefly() -> None:
+    with pytest.raises(InterestError, match="at most 80 characters"):
+        parse_terms("!" * 4000)
 
 
 @pytest.mark.parametrize(
