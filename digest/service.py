@@ -28,7 +28,7 @@ from digest.fulltext import FullText, FullTextFetcher
 from digest.interests import ChatInterests, Interests
 from digest.markdown import render_post
 from digest.models import Digest, Paper, Summary, SummaryRecord, Window, category_key, split_version
-from digest.ranking import ChatDigest, rank_for_chat
+from digest.ranking import ChatDigest, keep_order, rank_for_chat
 from digest.store import Store
 from digest.summarize import Summarizer
 from digest.window import late_since, select_papers, window_for
@@ -43,6 +43,10 @@ RATED_PAPERS_USED = 200  # the most recent liked (and disliked) papers a chat's 
 # (platform, chat id) -> how many cards a chat gets when it chose no number; the wiring knows the kinds
 # of chat (a Telegram private chat reads more than a channel).
 MaxCardsDefault = Callable[[str, str], int]
+
+
+def _order_key(chat_id: str, digest_key: str) -> str:
+    return f"push-order|{chat_id}|{digest_key}"
 
 
 class Progress(Protocol):
@@ -187,16 +191,35 @@ class DigestService:
             return subscription.max_cards
         return self.default_max_cards(platform, str(chat_id))
 
-    async def chat_digest(self, digest: Digest, platform: str, chat_id: str) -> ChatDigest:
+    async def chat_digest(
+        self, digest: Digest, platform: str, chat_id: str, for_push: bool = False
+    ) -> ChatDigest:
         """The digest as this chat gets it: its mutes left out, ranked by its follows and ratings, its
-        top `max_cards` as cards (summarized now if a build left them for later), the rest overview."""
-        ranked = await self._rank(digest, platform, str(chat_id))
+        top `max_cards` as cards (summarized now if a build left them for later), the rest overview.
+
+        for_push: the order is kept (in platform_state) until push_done(), so that a push resumed after
+        a crash continues the same order even if the ranking's inputs changed meanwhile."""
+        chat_id = str(chat_id)
+        ranked = await self._rank(digest, platform, chat_id)
         missing = [r.paper for r in ranked.cards if r.item.summary is None]
         if missing and self.summarizer is not None:
             await self._summarize_lazily(missing)
             # Ranking again is cheap (vectors are cached) and reads the new texts from the store.
-            ranked = await self._rank(self.store.load_digest(digest.key) or digest, platform, str(chat_id))
+            ranked = await self._rank(self.store.load_digest(digest.key) or digest, platform, chat_id)
+        if for_push:
+            key = _order_key(chat_id, digest.key)
+            kept = self.store.get_state(platform, key)
+            if kept is not None:
+                order = json.loads(kept)
+                ranked = keep_order(ranked, order["ids"], order["max_cards"])
+            else:
+                ids = [r.paper.base_id for r in ranked.ranked]
+                self.store.set_state(platform, key, json.dumps({"ids": ids, "max_cards": ranked.max_cards}))
         return ranked
+
+    def push_done(self, platform: str, chat_id: str, digest_key: str) -> None:
+        """The chat has every part of the digest: its kept order is no longer needed."""
+        self.store.delete_state(platform, _order_key(str(chat_id), digest_key))
 
     async def card_ids_for_chat(self, digest: Digest, platform: str, chat_id: str) -> list[str]:
         """The base ids this chat gets as cards, best first; never calls the LLM."""

@@ -1,5 +1,6 @@
-"""Cost: papers no chat shows as a card (and the archive does not need) are summarized when a reader
-first asks for their breakdown, once, not up front. Real service, fake arXiv and fake LLM."""
+"""Per-chat digests in the service. Cost: papers no chat shows as a card (and the archive does not need) are summarized when a reader
+first asks for their breakdown, once, not up front; and a push resumed after a crash keeps its order.
+Real service, fake arXiv and fake LLM."""
 
 from __future__ import annotations
 
@@ -9,7 +10,10 @@ from pathlib import Path
 
 from bot.wiring import make_service
 from config.settings import load_settings
+from digest.interests import FOLLOW, parse_terms
 from tests.conftest import write_config
+from tests.ranking_data import topic_items
+from tests.telegram_support import make_digest, store_digest
 
 DAY = date(2026, 2, 18)
 
@@ -56,3 +60,27 @@ async def test_only_cards_are_summarized_up_front_the_rest_on_request(seed_arxiv
     finally:
         await service.aclose()
         store.close()
+
+
+async def test_a_resumed_push_keeps_the_order_it_started_with(tmp_path: Path):
+    settings = load_settings(write_config(tmp_path / "c.toml", "http://127.0.0.1:9"), {}, base_dir=tmp_path)
+    service = make_service(settings)
+    try:
+        digest = make_digest(topic_items([("vision", 6), ("robots", 6)], "2602.1"))
+        store_digest(service.store, digest)
+        first = await service.chat_digest(digest, "telegram", "-1", for_push=True)
+        assert [r.paper.base_id for r in first.ranked] == [i.paper.base_id for i in digest.items]
+        # Between a crash and the resumed push the chat starts following robots: the push goes on in
+        # the order it began with, so no paper moves between cards and overview mid-push.
+        service.interests.add("telegram", "-1", FOLLOW, parse_terms("navigation"))
+        again = await service.chat_digest(digest, "telegram", "-1", for_push=True)
+        assert [r.paper.base_id for r in again.ranked] == [r.paper.base_id for r in first.ranked]
+        assert again.max_cards == first.max_cards == 10
+        service.push_done("telegram", "-1", digest.key)
+        fresh = await service.chat_digest(digest, "telegram", "-1", for_push=True)
+        assert all(
+            "navigation" in r.paper.title.lower() or "Robot" in r.paper.title for r in fresh.ranked[:6]
+        )
+    finally:
+        await service.aclose()
+        service.store.close()

@@ -41,7 +41,7 @@ async def push_digest(client: discord.Client, store: Store, service: DigestSourc
             store.deactivate(PLATFORM, sub.chat_id, "not a Discord channel id")
             continue
         try:
-            mine = await service.chat_digest(digest, PLATFORM, sub.chat_id)
+            mine = await service.chat_digest(digest, PLATFORM, sub.chat_id, for_push=True)
         except Exception:
             log.exception("discord push: could not rank the digest for channel %s", sub.chat_id)
             continue
@@ -64,5 +64,6 @@ async def push_digest(client: discord.Client, store: Store, service: DigestSourc
                 store.record_delivery(PLATFORM, sub.chat_id, digest.key, part, posted.id)
             sent += 1
         else:
+            service.push_done(PLATFORM, sub.chat_id, digest.key)
             log.info("discord push: channel %s has the digest %s", sub.chat_id, digest.key)
     return sent

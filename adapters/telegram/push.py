@@ -105,7 +105,7 @@ class Pusher:
             report.failed.append(chat_id)
             return
         try:
-            mine = await self.service.chat_digest(digest, PLATFORM, chat_id)
+            mine = await self.service.chat_digest(digest, PLATFORM, chat_id, for_push=True)
         except Exception:
             log.exception("telegram push: could not rank the digest for chat %s", chat_id)
             report.failed.append(chat_id)
@@ -137,4 +137,5 @@ class Pusher:
                 return
             self.store.record_delivery(PLATFORM, chat_id, digest.key, part, sent.message_id)
             report.sent += 1
+        self.service.push_done(PLATFORM, chat_id, digest.key)
         report.chats_done += 1
