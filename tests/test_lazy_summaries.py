@@ -1,6 +1,6 @@
-"""Per-chat digests in the service. Cost: papers no chat shows as a card (and the archive does not need) are summarized when a reader
-first asks for their breakdown, once, not up front; and a push resumed after a crash keeps its order.
-Real service, fake arXiv and fake LLM."""
+"""Per-chat digests in the service. Cost: papers no chat shows as a card (and the archive does not
+need) are summarized when a reader first asks for their breakdown, once, not up front; and a push
+resumed after a crash keeps its order. Real service, fake arXiv and fake LLM."""
 
 from __future__ import annotations
 
