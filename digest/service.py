@@ -3,6 +3,11 @@
 A digest is built once and stored: its membership is fixed when it is first built, summaries are cached
 by paper version, model, language and prompt, and every platform and the archive render from the store.
 Building again only finishes what is missing (failed summaries) and rewrites the same archive file.
+
+Each chat then gets the stored digest ranked and cut for it (chat_digest(): its interests and ratings
+from digest/interests.py, embeddings from digest/embeddings.py, the ranking itself in
+digest/ranking.py). Papers of a digest that is not archived and that no subscribed chat shows as a card
+are summarized on a reader's first request (explain()), not by the build.
 """
 
 from __future__ import annotations
