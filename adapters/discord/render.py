@@ -64,7 +64,8 @@ _LABELS = {
         "more_authors": "等 {n} 人",
         "title": "arXiv Daily – {date}",
         "why": "为何排在这里",
-        "overview": "其余 {n} 篇（按与本频道的相关度排序）",
+        "overview": "其余 {n} 篇",
+        "overview_ranked": "其余 {n} 篇（按与本频道的相关度排序）",
         "overview_more": "其余论文（续）",
         "pick": "查看第 {first}–{last} 篇的详细解读…",
     },
@@ -81,7 +82,8 @@ _LABELS = {
         "more_authors": "and {n} more",
         "title": "arXiv Daily – {date}",
         "why": "Why here",
-        "overview": "{n} more papers, ranked for this channel",
+        "overview": "{n} more papers",
+        "overview_ranked": "{n} more papers, ranked for this channel",
         "overview_more": "More papers (continued)",
         "pick": "Breakdown of paper {first}–{last}…",
     },
@@ -394,7 +396,7 @@ def chat_digest_messages(
         embed = paper_embed(entry.item, position, total, language, why)
         blocks.append((entry.paper.base_id, embed, card_buttons(entry.paper, position, language)))
     messages.extend(pack(blocks))
-    overview = overview_messages(list(chat.overview), len(chat.cards) + 1, language)
+    overview = overview_messages(list(chat.overview), len(chat.cards) + 1, language, chat.personalised)
     for n, message in enumerate(overview, start=1):
         part = f"overview:{n}"
         if part not in skip:
@@ -415,14 +417,16 @@ def _option_label(number: int, paper: Paper) -> str:
     return cut(f"{number}. {one_line(paper.title) or paper.versioned_id}", OPTION_LABEL_MAX)
 
 
-def overview_messages(entries: list[Ranked], first_number: int, language: str) -> list[OutMessage]:
+def overview_messages(
+    entries: list[Ranked], first_number: int, language: str, ranked: bool = False
+) -> list[OutMessage]:
     """The papers past the cards as a numbered list of title links, ranked, in as few messages as
     Discord allows (4096 characters an embed, 6000 a message, 10 embeds), each message with select
     menus (25 options each, one per action row) that open a listed paper's breakdown."""
     if not entries:
         return []
     lab = labels(language)
-    title = cut(lab["overview"].format(n=len(entries)), TITLE_MAX)
+    title = cut(lab["overview_ranked" if ranked else "overview"].format(n=len(entries)), TITLE_MAX)
     messages: list[OutMessage] = []
     lines: list[str] = []
     chunk: list[tuple[int, Paper]] = []

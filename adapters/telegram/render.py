@@ -44,7 +44,8 @@ _LABELS = {
         "sections": ("背景", "方法", "结果"),
         "no_breakdown": "这篇论文暂无详细解读。",
         "continued": "（续）",
-        "overview": "其余 {n} 篇，按与本聊天的相关度排序（📖 查看解读）：",
+        "overview": "其余 {n} 篇（📖 查看解读）：",
+        "overview_ranked": "其余 {n} 篇，按与本聊天的相关度排序（📖 查看解读）：",
         "overview_more": "其余论文（续）：",
     },
     "en": {
@@ -58,7 +59,8 @@ _LABELS = {
         "sections": ("Background", "Method", "Results"),
         "no_breakdown": "No detailed breakdown for this paper yet.",
         "continued": "(continued)",
-        "overview": "{n} more papers, ranked for this chat (📖: the breakdown):",
+        "overview": "{n} more papers (📖: the breakdown):",
+        "overview_ranked": "{n} more papers, ranked for this chat (📖: the breakdown):",
         "overview_more": "More papers (continued):",
     },
 }
@@ -227,7 +229,9 @@ def render_chat_digest(chat: ChatDigest, bot_username: str) -> list[tuple[str, M
     for entry in chat.cards:
         why = why_line(entry.why, language) if chat.personalised else ""
         parts.append((entry.paper.base_id, render_card(entry.item, language, why)))
-    overview = render_overview(chat.overview, len(chat.cards) + 1, language, bot_username)
+    overview = render_overview(
+        chat.overview, len(chat.cards) + 1, language, bot_username, ranked=chat.personalised
+    )
     parts += [(f"overview:{n}", message) for n, message in enumerate(overview, start=1)]
     return parts
 
@@ -245,7 +249,11 @@ def _overview_line(number: int, paper: Paper, bot_username: str) -> tuple[str, s
 
 
 def render_overview(
-    entries: tuple[Ranked, ...] | list[Ranked], first_number: int, language: str, bot_username: str
+    entries: tuple[Ranked, ...] | list[Ranked],
+    first_number: int,
+    language: str,
+    bot_username: str,
+    ranked: bool = False,
 ) -> list[Message]:
     """The papers past the cards as numbered title links, ranked, packed into as few messages as
     Telegram's 4096 characters (as it counts them, after parsing) and MAX_OVERVIEW_ITEMS allow."""
@@ -253,7 +261,7 @@ def render_overview(
         return []
     words = labels(language)
     messages: list[Message] = []
-    lead = words["overview"].format(n=len(entries))
+    lead = words["overview_ranked" if ranked else "overview"].format(n=len(entries))
     html_lines, visible = [f"<b>{escape(lead)}</b>"], tg_len(lead)
     raw, items = len(html_lines[0]), 0
     for number, entry in enumerate(entries, start=first_number):
