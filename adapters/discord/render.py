@@ -64,6 +64,7 @@ _LABELS = {
         "more_authors": "等 {n} 人",
         "title": "arXiv Daily – {date}",
         "why": "为何排在这里",
+        "all_muted": "本窗口的 {n} 篇论文都含有本频道屏蔽的词（`/digest interests` 可查看）。",
         "overview": "其余 {n} 篇",
         "overview_ranked": "其余 {n} 篇（按与本频道的相关度排序）",
         "overview_more": "其余论文（续）",
@@ -82,6 +83,7 @@ _LABELS = {
         "more_authors": "and {n} more",
         "title": "arXiv Daily – {date}",
         "why": "Why here",
+        "all_muted": "All {n} papers of this window mention a word this channel mutes (see `/digest interests`).",
         "overview": "{n} more papers",
         "overview_ranked": "{n} more papers, ranked for this channel",
         "overview_more": "More papers (continued)",
@@ -210,13 +212,13 @@ def _safe_url(url: str) -> str | None:
     return url if re.fullmatch(r"https?://[^\s<>\"]{1,2000}", url) else None
 
 
-def header_embed(digest: Digest, note: str | None = None) -> discord.Embed:
-    """The seed's statistics (date, window in the configured timezone, fetched and shown counts), in the
-    same words as the archive's header."""
+def header_embed(digest: Digest, note: str | None = None, muted: int = 0) -> discord.Embed:
+    """The seed's statistics (date, window in the configured timezone, fetched and shown counts: shown
+    after the channel's mutes, of which there were `muted`), in the same words as the archive's header."""
     lab = labels(digest.language)
     lines = header_lines(digest)
     if not digest.items:
-        lines += ["", empty_notice(digest.language)]
+        lines += ["", lab["all_muted"].format(n=muted) if muted else empty_notice(digest.language)]
     if note:
         lines.insert(0, one_line(note) + "\n")
     embed = discord.Embed(
@@ -386,7 +388,7 @@ def chat_digest_messages(
     language = digest.language
     messages: list[OutMessage] = []
     if "header" not in skip:
-        messages.append(OutMessage(parts=["header"], embeds=[header_embed(digest, note)]))
+        messages.append(OutMessage(parts=["header"], embeds=[header_embed(digest, note, chat.muted)]))
     total = len(chat.ranked)
     blocks: list[Block] = []
     for position, entry in enumerate(chat.cards, start=1):

@@ -38,6 +38,7 @@ _LABELS = {
         "window": "时间窗口（锚点 {anchor} {tz}）：{start} — {end}",
         "counts": "抓取总数：{fetched} 篇 | 本页显示：{shown} 篇（去重/过滤后）",
         "empty": "本窗口内没有新论文。",
+        "all_muted": "本窗口的 {n} 篇论文都含有本聊天屏蔽的词（/interests 可查看）。",
         "authors_more": "等 {n} 位作者",
         "breakdown": "📖 详细解读",
         "collapse": "🔼 收起",
@@ -53,6 +54,7 @@ _LABELS = {
         "window": "Window (anchor {anchor} {tz}): {start} — {end}",
         "counts": "Fetched: {fetched} | Shown: {shown} (after dedup/filters)",
         "empty": "No new papers in this window.",
+        "all_muted": "All {n} papers of this window mention a word this chat mutes (see /interests).",
         "authors_more": "{n} authors in all",
         "breakdown": "📖 Detailed breakdown",
         "collapse": "🔼 Collapse",
@@ -122,8 +124,9 @@ def fit(render: Callable[[str], str], text: str, limit: int = MAX_MESSAGE) -> st
 # -- header -----------------------------------------------------------------------------------
 
 
-def render_header(digest: Digest) -> Message:
-    """The seed's statistics: date, categories, window (in the configured timezone), fetched and shown."""
+def render_header(digest: Digest, muted: int = 0) -> Message:
+    """The seed's statistics: date, categories, window (in the configured timezone), fetched and shown
+    (after the chat's mutes, of which there were `muted`)."""
     words = labels(digest.language)
     window = digest.window
     zone = ZoneInfo(window.timezone)
@@ -142,7 +145,7 @@ def render_header(digest: Digest) -> Message:
         escape(words["counts"].format(fetched=digest.fetched, shown=digest.shown)),
     ]
     if not digest.items:
-        lines += ["", escape(words["empty"])]
+        lines += ["", escape(words["all_muted"].format(n=muted) if muted else words["empty"])]
     return Message("\n".join(lines))
 
 
@@ -225,7 +228,7 @@ def render_chat_digest(chat: ChatDigest, bot_username: str) -> list[tuple[str, M
     header (the chat's own counts), its cards in rank order, then the overview of the rest."""
     digest = chat.digest
     language = digest.language
-    parts = [("header", render_header(digest))]
+    parts = [("header", render_header(digest, chat.muted))]
     for entry in chat.cards:
         why = why_line(entry.why, language) if chat.personalised else ""
         parts.append((entry.paper.base_id, render_card(entry.item, language, why)))
