@@ -79,6 +79,8 @@ def _summary_line(report: BuildReport) -> str:
         parts.append(f"breakdowns from the abstract {report.abstract_only}")
     if report.missing_summaries:
         parts.append(f"untranslated {report.missing_summaries}")
+    if report.deferred:
+        parts.append(f"left for readers to ask {report.deferred}")
     if report.llm_calls:
         parts.append(f"est. cost ${report.cost_usd:.4f}")
     parts.append(f"{report.seconds:.1f}s")
@@ -97,6 +99,7 @@ async def _build(settings: Settings, args: argparse.Namespace) -> int:
             day, [categories] if categories else None, make_progress(), archive_all=True
         )
     finally:
+        await service.aclose()
         service.store.close()
     print(_summary_line(report))
     return 0
@@ -123,6 +126,7 @@ async def _push(settings: Settings, args: argparse.Namespace) -> int:
                 await runtime.stop()
             print(f"{runtime.name}: {sent} messages sent for {day}")
     finally:
+        await service.aclose()
         service.store.close()
     return 0
 
@@ -135,6 +139,7 @@ async def _run(settings: Settings, args: argparse.Namespace) -> int:
     try:
         await run_forever(settings, service)
     finally:
+        await service.aclose()
         service.store.close()
     return 0
 

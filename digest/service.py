@@ -3,6 +3,11 @@
 A digest is built once and stored: its membership is fixed when it is first built, summaries are cached
 by paper version, model, language and prompt, and every platform and the archive render from the store.
 Building again only finishes what is missing (failed summaries) and rewrites the same archive file.
+
+Each chat then gets the stored digest ranked and cut for it (chat_digest(): its interests and ratings
+from digest/interests.py, embeddings from digest/embeddings.py, the ranking itself in
+digest/ranking.py). Papers of a digest that is not archived and that no subscribed chat shows as a card
+are summarized on a reader's first request (explain()), not by the build.
 """
 
 from __future__ import annotations
@@ -13,8 +18,8 @@ import logging
 import re
 import sqlite3
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Protocol
@@ -23,9 +28,12 @@ from config.settings import ConfigError, Settings, check_categories
 from digest.archive_file import write_atomically
 from digest.arxiv_source import ArxivSource
 from digest.budget import trim_to_budget
+from digest.embeddings import Embedder, Vector
 from digest.fulltext import FullText, FullTextFetcher
+from digest.interests import ChatInterests, Interests
 from digest.markdown import render_post
 from digest.models import Digest, Paper, Summary, SummaryRecord, Window, category_key, split_version
+from digest.ranking import ChatDigest, keep_order, rank_for_chat
 from digest.store import Store
 from digest.summarize import Summarizer
 from digest.window import late_since, select_papers, window_for
@@ -34,6 +42,16 @@ log = logging.getLogger(__name__)
 
 _VERSIONED = re.compile(r"v\d+$")
 FULLTEXT_FAILURES_TO_GIVE_UP = 2
+DEFAULT_MAX_CARDS = 10
+RATED_PAPERS_USED = 200  # the most recent liked (and disliked) papers a chat's taste is computed from
+
+# (platform, chat id) -> how many cards a chat gets when it chose no number; the wiring knows the kinds
+# of chat (a Telegram private chat reads more than a channel).
+MaxCardsDefault = Callable[[str, str], int]
+
+
+def _order_key(chat_id: str, digest_key: str) -> str:
+    return f"push-order|{chat_id}|{digest_key}"
 
 
 class Progress(Protocol):
@@ -78,6 +96,7 @@ class BuildReport:
     abstract_only: int = 0  # breakdowns read from the abstract (no full text, or over the token budget)
     cost_usd: float = 0.0
     missing_summaries: int = 0  # papers shown with their original abstract
+    deferred: int = 0  # papers no chat shows as a card, summarized when a reader asks (explain())
     seconds: float = 0.0
 
     @property
@@ -100,15 +119,32 @@ class DigestService:
         source: ArxivSource,
         summarizer: Summarizer | None,
         fulltext: FullTextFetcher | None = None,
+        embedder: Embedder | None = None,
+        default_max_cards: MaxCardsDefault | None = None,
     ):
         self.settings = settings
         self.store = store
         self.source = source
         self.summarizer = summarizer
         self.fulltext = fulltext
+        self.embedder = embedder
+        self.interests = Interests(store)
+        self.default_max_cards: MaxCardsDefault = default_max_cards or (lambda _p, _c: DEFAULT_MAX_CARDS)
+        self.lazy = BuildReport(day=date.min)  # what summaries made on a reader's request cost
         self._build_lock = asyncio.Lock()
         self._building: set[str] = set()  # lease names of the build running in this process
+        self._lazy_inflight: dict[str, asyncio.Future[None]] = {}
         self._warned_no_llm = False
+
+    async def aclose(self) -> None:
+        """Close the LLM client's connections (shared by the summarizer and the embedder)."""
+        clients = {
+            id(c): c
+            for c in (getattr(self.summarizer, "client", None), getattr(self.embedder, "client", None))
+            if c
+        }
+        for client in clients.values():
+            await client.close()
 
     # -- reading ------------------------------------------------------------------------------
     @property
@@ -152,6 +188,81 @@ class DigestService:
         if record is None or record.summary is None:
             record = self.store.best_summary(versioned, self.settings.digest.language)
         return paper, record.summary if record else None
+
+    async def explain(self, paper_id: str) -> tuple[Paper, Summary | None] | None:
+        """Like breakdown(), but a paper left unsummarized (no chat showed it as a card and the archive
+        did not need it) is summarized now, once, on the first reader's request."""
+        found = self.breakdown(paper_id)
+        if found is None or found[1] is not None or self.summarizer is None:
+            return found
+        paper = found[0]
+        if _VERSIONED.search(paper_id):
+            paper = replace(paper, version=split_version(paper_id)[1])
+        if self.store.has_summary_attempt(paper.versioned_id):
+            return found  # tried and failed: the next build retries it, not every button press
+        await self._summarize_lazily([paper])
+        return self.breakdown(paper_id)
+
+    # -- one chat's digest --------------------------------------------------------------------
+    def max_cards(self, platform: str, chat_id: str) -> int:
+        subscription = self.store.get_subscription(platform, chat_id)
+        if subscription is not None and subscription.max_cards:
+            return subscription.max_cards
+        return self.default_max_cards(platform, str(chat_id))
+
+    async def chat_digest(
+        self, digest: Digest, platform: str, chat_id: str, for_push: bool = False
+    ) -> ChatDigest:
+        """The digest as this chat gets it: its mutes left out, ranked by its follows and ratings, its
+        top `max_cards` as cards (summarized now if a build left them for later), the rest overview.
+
+        for_push: the order is kept (in platform_state) until push_done(), so that a push resumed after
+        a crash continues the same order even if the ranking's inputs changed meanwhile."""
+        chat_id = str(chat_id)
+        ranked = await self._rank(digest, platform, chat_id)
+        missing = [r.paper for r in ranked.cards if r.item.summary is None]
+        if missing and self.summarizer is not None:
+            await self._summarize_lazily(missing)
+            # Ranking again is cheap (vectors are cached) and reads the new texts from the store.
+            ranked = await self._rank(self.store.load_digest(digest.key) or digest, platform, chat_id)
+        if for_push:
+            key = _order_key(chat_id, digest.key)
+            kept = self.store.get_state(platform, key)
+            if kept is not None:
+                order = json.loads(kept)
+                ranked = keep_order(ranked, order["ids"], order["max_cards"])
+            else:
+                ids = [r.paper.base_id for r in ranked.ranked]
+                self.store.set_state(platform, key, json.dumps({"ids": ids, "max_cards": ranked.max_cards}))
+        return ranked
+
+    def push_done(self, platform: str, chat_id: str, digest_key: str) -> None:
+        """The chat has every part of the digest: its kept order is no longer needed."""
+        self.store.delete_state(platform, _order_key(str(chat_id), digest_key))
+
+    async def card_ids_for_chat(self, digest: Digest, platform: str, chat_id: str) -> list[str]:
+        """The base ids this chat gets as cards, best first; never calls the LLM."""
+        ranked = await self._rank(digest, platform, str(chat_id))
+        return [r.paper.base_id for r in ranked.cards]
+
+    async def _rank(self, digest: Digest, platform: str, chat_id: str) -> ChatDigest:
+        interests = self.interests.for_chat(platform, chat_id)
+        vectors, liked, disliked = await self._taste_vectors(digest, interests)
+        return rank_for_chat(digest, interests, self.max_cards(platform, chat_id), vectors, liked, disliked)
+
+    async def _taste_vectors(
+        self, digest: Digest, interests: ChatInterests
+    ) -> tuple[dict[str, Vector], list[Vector], list[Vector]]:
+        if self.embedder is None or not (interests.liked or interests.disliked):
+            return {}, [], []
+        liked = [p for p in map(self.store.get_paper, interests.liked[-RATED_PAPERS_USED:]) if p]
+        disliked = [p for p in map(self.store.get_paper, interests.disliked[-RATED_PAPERS_USED:]) if p]
+        vectors = await self.embedder.vectors([*(i.paper for i in digest.items), *liked, *disliked])
+        return (
+            vectors,
+            [vectors[p.versioned_id] for p in liked if p.versioned_id in vectors],
+            [vectors[p.versioned_id] for p in disliked if p.versioned_id in vectors],
+        )
 
     # -- building -----------------------------------------------------------------------------
     async def ensure_digest(self, day: date, categories: Sequence[str] | None = None) -> Digest:
@@ -244,14 +355,30 @@ class DigestService:
 
         digests = [self.store.load_digest(Digest.make_key(day, s)) for s in sets]
         report.digests = [d for d in digests if d is not None]
-        await self._summarize_missing(report, progress)
-        report.digests = [self.store.load_digest(d.key) or d for d in report.digests]
-        default_key = category_key(self.default_categories)
         for digest in report.digests:
-            if archive_all or category_key(digest.categories) == default_key:
+            await self.warm_embeddings(digest)
+        default_key = category_key(self.default_categories)
+        archived = {d.key for d in report.digests if archive_all or category_key(d.categories) == default_key}
+        await self._summarize_missing(report, progress, archived)
+        report.digests = [self.store.load_digest(d.key) or d for d in report.digests]
+        for digest in report.digests:
+            if digest.key in archived:
                 report.archive_files.append(self._write_archive(digest))
+        # Papers left for a reader to ask about are not missing; failed or never-made ones are.
         report.missing_summaries = sum(
-            1 for digest in report.digests for item in digest.items if item.summary is None
+            1
+            for digest in report.digests
+            for item in digest.items
+            if item.summary is None
+            and (digest.key in archived or self.store.has_summary_attempt(item.paper.versioned_id))
+        )
+        report.deferred = sum(
+            1
+            for digest in report.digests
+            for item in digest.items
+            if item.summary is None
+            and digest.key not in archived
+            and not self.store.has_summary_attempt(item.paper.versioned_id)
         )
         report.seconds = time.monotonic() - began
         report.cost_usd = self.settings.llm.cost(report.prompt_tokens, report.completion_tokens)
@@ -316,12 +443,60 @@ class DigestService:
                 "digest %s: %d candidates, %d shown", digest.key, selection.fetched, len(selection.papers)
             )
 
-    async def _summarize_missing(self, report: BuildReport, progress: Progress) -> None:
+    async def _summarize_missing(
+        self, report: BuildReport, progress: Progress, full_keys: set[str] | None = None
+    ) -> None:
+        """Summarize what the digests lack: every paper of an archived digest (`full_keys`; None: all),
+        and of any other digest only the papers some subscribed chat gets as a card (or that were tried
+        before and failed); the rest wait for a reader to ask (explain())."""
         papers: dict[str, Paper] = {}
         for digest in report.digests:
+            wanted: set[str] | None = None
+            if full_keys is not None and digest.key not in full_keys:
+                wanted = await self._card_ids_of_subscribers(digest)
             for item in digest.items:
-                if item.summary is None:
-                    papers.setdefault(item.paper.versioned_id, item.paper)
+                if item.summary is not None:
+                    continue
+                paper = item.paper
+                if (
+                    wanted is None
+                    or paper.base_id in wanted
+                    or self.store.has_summary_attempt(paper.versioned_id)
+                ):
+                    papers.setdefault(paper.versioned_id, paper)
+        await self._summarize_papers(papers, report, progress)
+
+    def _subscribers(self, digest: Digest) -> list[tuple[str, str]]:
+        cat_key = category_key(digest.categories)
+        return [
+            (sub.platform, sub.chat_id)
+            for sub in self.store.active_subscriptions()
+            if category_key(tuple(sub.categories) or self.default_categories) == cat_key
+        ]
+
+    async def _card_ids_of_subscribers(self, digest: Digest) -> set[str]:
+        wanted: set[str] = set()
+        for platform, chat_id in self._subscribers(digest):
+            wanted.update(await self.card_ids_for_chat(digest, platform, chat_id))
+        return wanted
+
+    async def warm_embeddings(self, digest: Digest) -> None:
+        """Embed the day's papers and every paper its subscribers rated in one batched pass, rather than
+        one request per chat when each is ranked."""
+        if self.embedder is None or not digest.items:
+            return
+        rated: set[str] = set()
+        for platform, chat_id in self._subscribers(digest):
+            taste = self.interests.for_chat(platform, chat_id)
+            rated.update(taste.liked[-RATED_PAPERS_USED:])
+            rated.update(taste.disliked[-RATED_PAPERS_USED:])
+        if rated:
+            papers = [p for p in map(self.store.get_paper, sorted(rated)) if p]
+            await self.embedder.vectors([*(i.paper for i in digest.items), *papers])
+
+    async def _summarize_papers(
+        self, papers: dict[str, Paper], report: BuildReport, progress: Progress
+    ) -> None:
         if not papers:
             return
         summarizer = self.summarizer
@@ -394,6 +569,33 @@ class DigestService:
                 llm.digest_token_budget,
                 spent,
             )
+
+    async def _summarize_lazily(self, papers: list[Paper]) -> None:
+        """Summarize papers a build left for later (never attempted), each once even when several
+        readers or chats ask at the same moment."""
+        if self.summarizer is None:
+            return
+        waits: list[asyncio.Future[None]] = []
+        todo: dict[str, Paper] = {}
+        for paper in papers:
+            key = paper.versioned_id
+            if key in self._lazy_inflight:
+                waits.append(self._lazy_inflight[key])
+            elif not self.store.has_summary_attempt(key):
+                todo[key] = paper
+        if todo:
+            done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            for key in todo:
+                self._lazy_inflight[key] = done
+            try:
+                await self._summarize_papers(todo, self.lazy, _NoProgress())
+            finally:
+                for key in todo:
+                    self._lazy_inflight.pop(key, None)
+                done.set_result(None)
+            log.info("summarized %d paper(s) on request", len(todo))
+        for wait in waits:
+            await wait
 
     # -- archive ------------------------------------------------------------------------------
     def archive_path(self, digest: Digest) -> Path:

@@ -107,12 +107,8 @@ async def test_commands_registered_once(bot: Bot, tmp_path: Path) -> None:
     (digest,) = fake.commands
     assert digest["name"] == "digest"
     assert {o["name"] for o in digest["options"]} == {
-        "today",
-        "date",
-        "subscribe",
-        "unsubscribe",
-        "status",
-        "search",
+        *("today", "date", "subscribe", "unsubscribe", "status", "search"),
+        *("follow", "unfollow", "mute", "interests"),
     }
     # A restart with the same commands does not register them again.
     await bot.runtime.stop()
@@ -146,6 +142,7 @@ async def test_digest_date_is_deferred_then_answered_with_header_and_cards(bot: 
     cards = [e for m in messages[1:] for e in m["embeds"]]
     assert [c["url"] for c in cards] == [i.paper.abs_url for i in seed_digest().items]
     ids = [b["custom_id"] for m in messages for b in buttons(m)]
+    assert len(ids) == 8 * 4  # breakdown, 👍, 👎, Ask
     assert len([i for i in ids if i.startswith("arxiv-digest:bd:")]) == 8
     assert len([i for i in ids if i.startswith("arxiv-digest:ask:")]) == 8
     assert all(m["allowed_mentions"] == {"parse": []} for m in messages)  # nobody is pinged
@@ -278,16 +275,17 @@ async def test_push_posts_once_and_survives_429_missing_and_forbidden(
         assert not fake.connected and fake.identified == 0  # REST only
         with caplog.at_level(logging.WARNING):
             sent = await runtime.push(SEED_DAY)
-        assert sent == 4  # good: header + cards; other: header + cards
+        # good: header + 8 cards in two messages (four buttons a card, 25 a message); other: header + cards
+        assert sent == 5
         assert fake.rate_limited == 2
-        assert len(fake.messages[good]) == 2 and fake.messages[quiet] == []
+        assert len(fake.messages[good]) == 3 and fake.messages[quiet] == []
         assert len([e for m in fake.messages[good] for e in m["embeds"]]) == 9
         assert len([e for m in fake.messages[other] for e in m["embeds"]]) == 3
         assert not service.store.get_subscription("discord", forbidden).active
         assert not service.store.get_subscription("discord", missing).active
         assert "deactivated" in caplog.text
         assert await runtime.push(SEED_DAY) == 0
-        assert len(fake.messages[good]) == 2
+        assert len(fake.messages[good]) == 3
     finally:
         await runtime.stop()
         service.store.close()
@@ -381,7 +379,7 @@ def test_the_fake_checks_discords_limits() -> None:
 async def test_the_daily_push_from_a_running_bot(bot: Bot) -> None:
     """`arxiv-digest run` pushes through the connected client; buttons on pushed cards work."""
     bot.store.subscribe("discord", bot.channel, ["cs.SD", "eess.AS"], title="papers")
-    assert await bot.runtime.push(SEED_DAY) == 2
+    assert await bot.runtime.push(SEED_DAY) == 3  # the header, then 6 + 2 cards (four buttons each)
     assert await bot.runtime.push(SEED_DAY) == 0
     cards = bot.fake.messages[bot.channel][1]
     press = await bot.fake.press(cards, buttons(cards)[0]["custom_id"])
@@ -409,10 +407,13 @@ async def test_a_refused_card_or_a_proxy_403_never_stops_or_unsubscribes(
         # goes out again as titles and links, and the digest reaches the channel.
         blocked = re.search(r"[\u4e00-\u9fff]{6}", digest.items[3].summary.translation)[0]
         fake.automod_words.add(blocked)
-        assert await runtime.push(SEED_DAY) == 2
-        _header, cards = fake.messages[channel]
-        assert [e["title"] for e in cards["embeds"]] == [i.paper.title for i in digest.items]
-        assert all("description" not in e or not e["description"] for e in cards["embeds"])
+        assert await runtime.push(SEED_DAY) == 3
+        _header, *posted = fake.messages[channel]
+        cards = [e for m in posted for e in m["embeds"]]
+        assert [e["title"] for e in cards] == [i.paper.title for i in digest.items]
+        # Only the message holding the blocked text went out as titles and links.
+        refused = [m for m in posted if all(not e.get("description") for e in m["embeds"])]
+        assert len(refused) == 1 and digest.items[3].paper.title in [e["title"] for e in refused[0]["embeds"]]
         assert await runtime.push(SEED_DAY) == 0
         assert len(fake.edits) == 0  # healing tried the full cards once; AutoMod refused; left as is
     finally:

@@ -22,6 +22,7 @@ from adapters.discord import render
 from adapters.discord.app import PLATFORM, DigestSource, make_view, send
 from config.settings import ConfigError
 from digest.models import Digest, category_key
+from digest.ranking import ChatDigest
 from digest.store import Store, Subscription
 
 log = logging.getLogger(__name__)
@@ -56,21 +57,28 @@ async def push_digest(client: discord.Client, store: Store, service: DigestSourc
         except ValueError:
             store.deactivate(PLATFORM, sub.chat_id, "not a Discord channel id")
             continue
-        posted = await _post_missing(channel, store, sub, digest)
+        try:
+            mine = await service.chat_digest(digest, PLATFORM, sub.chat_id, for_push=True)
+        except Exception:
+            log.exception("discord push: could not rank the digest for channel %s", sub.chat_id)
+            continue
+        posted = await _post_missing(channel, store, sub, mine)
         if posted is None:
             continue
         sent += posted
-        await heal(channel, store, sub.chat_id, digest)
+        await heal(channel, store, sub.chat_id, mine)
+        service.push_done(PLATFORM, sub.chat_id, digest.key)
     return sent
 
 
-async def _post_missing(channel, store: Store, sub: Subscription, digest: Digest) -> int | None:
+async def _post_missing(channel, store: Store, sub: Subscription, mine: ChatDigest) -> int | None:
     """Post what this channel has not had; the number of messages, or None when it stopped early."""
+    digest = mine.digest
     deliveries = store.deliveries
     items = {item.paper.base_id: item for item in digest.items}
     done = deliveries.done_parts(PLATFORM, sub.chat_id, digest.key)
     sent = 0
-    for message in render.digest_messages(digest, skip=done):
+    for message in render.chat_digest_messages(mine, skip=done):
         if not deliveries.claim(PLATFORM, sub.chat_id, digest.key, message.parts):
             continue  # another push has (or had) these parts
         try:
@@ -125,9 +133,10 @@ async def _post(channel, message: render.OutMessage, digest: Digest) -> tuple[di
         return None, False
 
 
-async def heal(channel, store: Store, chat_id: str, digest: Digest) -> int:
+async def heal(channel, store: Store, chat_id: str, mine: ChatDigest) -> int:
     """Edit the messages whose cards went out without a translation the store now has; the number of
     messages edited."""
+    digest = mine.digest
     deliveries = store.deliveries
     items = {item.paper.base_id: item for item in digest.items}
     stale: dict[str, list[str]] = {}
@@ -137,7 +146,7 @@ async def heal(channel, store: Store, chat_id: str, digest: Digest) -> int:
     edited = 0
     for message_id in stale:
         parts = deliveries.parts_of_message(PLATFORM, chat_id, digest.key, message_id)
-        messages = render.pack(render.card_blocks(digest, parts))
+        messages = render.pack(render.chat_card_blocks(mine, parts))
         if len(messages) != 1:
             log.warning("discord: message %s no longer fits once translated; left as it is", message_id)
         else:

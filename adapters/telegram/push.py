@@ -28,12 +28,13 @@ from adapters.telegram.render import (
     Message,
     has_translation,
     render_card,
-    render_digest,
+    render_chat_digest,
     render_minimal_card,
 )
 from adapters.telegram.sending import edit, send
 from config.settings import ConfigError
 from digest.models import Digest, category_key
+from digest.ranking import why_line
 from digest.store import Store, Subscription
 
 log = logging.getLogger(__name__)
@@ -136,10 +137,21 @@ class Pusher:
             )
             report.failed.append(chat_id)
             return
+        try:
+            mine = await self.service.chat_digest(digest, PLATFORM, chat_id, for_push=True)
+        except Exception:
+            log.exception("telegram push: could not rank the digest for chat %s", chat_id)
+            report.failed.append(chat_id)
+            return
         deliveries = self.store.deliveries
         items = {item.paper.base_id: item for item in digest.items}
+        whys = (
+            {entry.paper.base_id: why_line(entry.why, digest.language) for entry in mine.cards}
+            if mine.personalised
+            else {}
+        )
         done = deliveries.done_parts(PLATFORM, chat_id, digest.key)
-        for part, message in render_digest(digest):
+        for part, message in render_chat_digest(mine, self.bot.username):
             if part in done:
                 continue
             # Claimed before it is sent: a push running beside this one skips it.
@@ -183,7 +195,8 @@ class Pusher:
             if item is not None:  # a card: a reader's reply to it asks its paper
                 self.store.remember_message(PLATFORM, chat_id, message_id, item.paper.versioned_id)
             report.sent += 1
-        await self._heal(chat_id, digest, report)
+        await self._heal(chat_id, digest, whys, report)
+        self.service.push_done(PLATFORM, chat_id, digest.key)
         report.chats_done += 1
 
     async def _send_part(
@@ -210,7 +223,7 @@ class Pusher:
             log.error("telegram push: card %s skipped in chat %s: %s", part, chat_id, err)
             return None
 
-    async def _heal(self, chat_id: str, digest: Digest, report: PushReport) -> None:
+    async def _heal(self, chat_id: str, digest: Digest, whys: dict[str, str], report: PushReport) -> None:
         """Edit the cards this chat got without a translation that the store now has."""
         deliveries = self.store.deliveries
         items = {item.paper.base_id: item for item in digest.items}
@@ -219,7 +232,7 @@ class Pusher:
             if item is None or not has_translation(item):
                 continue
             try:
-                card = render_card(item, digest.language)
+                card = render_card(item, digest.language, whys.get(sent.part, ""))
                 await edit(self.bot, int(chat_id), int(sent.message_id), card)
             except ValueError:
                 continue  # the full card cannot be rendered: the minimal one stays

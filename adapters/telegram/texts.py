@@ -16,6 +16,12 @@ TEXTS: dict[str, dict[str, str]] = {
             "/today – 立即发送最近一期\n"
             '/search 关键词 | "短语" | author:姓名 – 搜索读过的所有论文\n\n'
             "回复一张论文卡片、详细解读或我的回答即可就这篇论文提问（在群里请回复我的消息）。\n\n"
+            '/follow 词 "短语" author:作者 – 关注，相关论文排在前面\n'
+            "/unfollow … – 取消关注或屏蔽\n"
+            "/mute 词 – 屏蔽含这些词的论文\n"
+            "/interests – 本聊天关注、屏蔽了什么，评分了多少\n"
+            "/settings max_cards N – 每天最多几张卡片，其余列入目录\n"
+            "卡片上的 👍/👎 教我本聊天喜欢什么（再按一次撤销）。\n\n"
             "频道：把我添加为可发消息的管理员，然后在频道里发送 /subscribe。"
         ),
         "digest_of": "{categories} 的日报，每天 {at}（{tz}）推送",
@@ -42,6 +48,21 @@ TEXTS: dict[str, dict[str, str]] = {
         "search_bad": "无法搜索：{error}",
         "search_none": "没有找到与“{query}”匹配的论文。",
         "search_head": "🔎 “{query}”的搜索结果（{count} 篇，按相关度排序）：",
+        "interests_admin_only": "只有本群管理员才能更改关注和屏蔽。",
+        "bad_terms": '{error}。示例：/follow codec "speech enhancement" author:Kamper',
+        "followed": "已关注：{terms}。",
+        "muted": "已屏蔽：{terms}（含这些词的论文不再出现）。",
+        "nothing_new": "这些都已在列表里了。",
+        "unfollowed": "已取消：{terms}。",
+        "unfollow_none": "没有找到这些关注或屏蔽。/interests 可查看。",
+        "interests": "关注：{follows}\n屏蔽：{mutes}\n评分：{ratings} 次（点赞 {liked} 篇，点踩 {disliked} 篇）\n每天卡片：最多 {max_cards} 张，其余列入目录",
+        "none": "无",
+        "max_cards_set": "好的：每天最多 {n} 张卡片，其余论文列入目录。",
+        "max_cards_bad": "用法：/settings max_cards N（N 为 1 到 {limit}）",
+        "settings_cards": "每天最多 {n} 张卡片（/settings max_cards N 可改）。",
+        "rated_up": "👍 已记录：本聊天会多推送类似论文。",
+        "rated_down": "👎 已记录：本聊天会少推送类似论文。",
+        "rating_removed": "已撤销评分。",
     },
     "en": {
         "admin_only": "Only this group's admins can change its subscription.",
@@ -58,6 +79,12 @@ TEXTS: dict[str, dict[str, str]] = {
             '/search words | "phrase" | author:Name – search every paper I have read\n\n'
             "Reply to a paper's card, its breakdown or one of my answers to ask that paper a question "
             "(in a group, reply to my message).\n\n"
+            '/follow word "a phrase" author:Name – rank matching papers first\n'
+            "/unfollow … – undo a follow or a mute\n"
+            "/mute word – leave out papers that mention it\n"
+            "/interests – what this chat follows, mutes and has rated\n"
+            "/settings max_cards N – how many papers come as cards; the rest as a list\n"
+            "The 👍/👎 on each card teach me what this chat likes (press again to take it back).\n\n"
             "In a channel: add me as an admin who can post, then post /subscribe there."
         ),
         "digest_of": "the daily digest of {categories}, every day at {at} ({tz})",
@@ -87,6 +114,21 @@ TEXTS: dict[str, dict[str, str]] = {
         "search_bad": "Cannot search for that: {error}",
         "search_none": "No paper matches “{query}”.",
         "search_head": "🔎 Results for “{query}” ({count}, best first):",
+        "interests_admin_only": "Only this group's admins can change what it follows and mutes.",
+        "bad_terms": '{error}. Example: /follow codec "speech enhancement" author:Kamper',
+        "followed": "Following: {terms}.",
+        "muted": "Muted: {terms} (papers that mention them are left out).",
+        "nothing_new": "Those are already on the list.",
+        "unfollowed": "Removed: {terms}.",
+        "unfollow_none": "None of those are followed or muted here. /interests lists them.",
+        "interests": "Follows: {follows}\nMutes: {mutes}\nRatings: {ratings} ({liked} papers liked, {disliked} disliked)\nCards a day: at most {max_cards}, the rest as a list",
+        "none": "none",
+        "max_cards_set": "Done: at most {n} papers a day come as cards, the rest as a list.",
+        "max_cards_bad": "Usage: /settings max_cards N (N from 1 to {limit})",
+        "settings_cards": "At most {n} cards a day (/settings max_cards N changes it).",
+        "rated_up": "👍 Noted: this chat will see more papers like this.",
+        "rated_down": "👎 Noted: this chat will see fewer papers like this.",
+        "rating_removed": "Rating taken back.",
     },
 }
 
