@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 
+from bot.progress import ProgressAwareHandler
+
 
 def redact(text: str, secrets: Iterable[str]) -> str:
     for secret in secrets:
@@ -31,7 +33,7 @@ class RedactSecrets(logging.Filter):
 
 
 def setup_logging(verbose: bool, secrets: Iterable[str] = ()) -> None:
-    handler = logging.StreamHandler()
+    handler = ProgressAwareHandler()  # log lines go above the progress bar, not into it
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%H:%M:%S"))
     handler.addFilter(RedactSecrets(secrets))
     root = logging.getLogger()

@@ -11,6 +11,7 @@ from bot.platforms import PlatformRuntime
 from config.settings import Settings
 from digest.arxiv_source import SourceError
 from digest.service import DigestService
+from digest.summarize import LLMRefused, LLMUnusable
 
 log = logging.getLogger("arxiv_digest.run")
 
@@ -57,7 +58,10 @@ async def daily_job(
         try:
             report = await service.build_all(day)
             break
-        except SourceError as err:
+        except LLMRefused as err:  # a wrong key or model: waiting will not help, the operator must act
+            log.error("daily build for %s stopped: %s", day, err)
+            return
+        except (SourceError, LLMUnusable) as err:
             if attempt == BUILD_ATTEMPTS:
                 log.error(
                     "daily build for %s failed %d times (%s); giving up until tomorrow", day, attempt, err

@@ -13,19 +13,24 @@ from digest.store import Store
 from digest.summarize import Summarizer
 
 
-def make_summarizer(settings: Settings) -> Summarizer | None:
-    secrets = settings.secrets
-    if not secrets.llm_configured:
-        return None
-    client = AsyncOpenAI(
+def make_llm_client(
+    settings: Settings, timeout: float | None = None, retries: int | None = None
+) -> AsyncOpenAI:
+    key = settings.secrets.openai_api_key
+    return AsyncOpenAI(
         # A local server (vLLM, Ollama, llama.cpp) needs no key, but the client insists on one.
-        api_key=secrets.openai_api_key.get_secret_value() if secrets.openai_api_key else "not-needed",
-        base_url=secrets.openai_base_url,
-        max_retries=settings.llm.retries,
-        timeout=settings.llm.timeout_seconds,
+        api_key=key.get_secret_value() if key else "not-needed",
+        base_url=settings.llm_base_url,
+        max_retries=settings.llm.retries if retries is None else retries,
+        timeout=settings.llm.timeout_seconds if timeout is None else timeout,
     )
+
+
+def make_summarizer(settings: Settings) -> Summarizer | None:
+    if not settings.llm_configured:
+        return None
     return Summarizer(
-        client,
+        make_llm_client(settings),
         model=settings.llm.model,
         language=settings.digest.language,
         concurrency=settings.llm.concurrency,

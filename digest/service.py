@@ -26,8 +26,9 @@ from digest.budget import trim_to_budget
 from digest.fulltext import FullText, FullTextFetcher
 from digest.markdown import render_post
 from digest.models import Digest, Paper, Summary, SummaryRecord, Window, category_key, split_version
+from digest.storage import check_archive_dir
 from digest.store import Store
-from digest.summarize import Summarizer
+from digest.summarize import LLMUnusable, Summarizer
 from digest.window import late_since, select_papers, window_for
 
 log = logging.getLogger(__name__)
@@ -68,7 +69,8 @@ class BuildReport:
     failures: int = 0
     unverified: int = 0  # summaries kept with numbers not found in the paper
     abstract_only: int = 0  # breakdowns read from the abstract (no full text, or over the token budget)
-    cost_usd: float = 0.0
+    cost_usd: float | None = None  # None: no price configured or known for the model
+    already_built: bool = False  # every digest asked for existed before this build
     missing_summaries: int = 0  # papers shown with their original abstract
     seconds: float = 0.0
 
@@ -176,6 +178,11 @@ class DigestService:
     def check_buildable(self, day: date) -> None:
         check_buildable(self.settings, day)
 
+    def check_storage(self) -> None:
+        """The archive folder is usable (the database was checked when the store was opened): before a
+        build spends anything, not after the LLM was paid. StorageError otherwise."""
+        check_archive_dir(self.settings.archive_dir)
+
     async def _build(
         self,
         day: date,
@@ -188,39 +195,56 @@ class DigestService:
         report = BuildReport(day=day)
         cfg = self.settings.digest
         window = window_for(day, cfg.timezone, cfg.anchor)
+        self.check_storage()  # before any request: a bad archive_dir must not cost an LLM bill first
 
-        new_sets = [s for s in sets if not self.store.digest_exists(Digest.make_key(day, s))]
-        if new_sets:
-            await self._select_new(day, window, new_sets, report)
+        error: str | None = None
+        try:
+            new_sets = [s for s in sets if not self.store.digest_exists(Digest.make_key(day, s))]
+            report.already_built = not new_sets
+            if new_sets:
+                await self._select_new(day, window, new_sets, report)
 
-        digests = [self.store.load_digest(Digest.make_key(day, s)) for s in sets]
-        report.digests = [d for d in digests if d is not None]
-        await self._summarize_missing(report, progress)
-        report.digests = [self.store.load_digest(d.key) or d for d in report.digests]
-        default_key = category_key(self.default_categories)
-        for digest in report.digests:
-            if archive_all or category_key(digest.categories) == default_key:
-                report.archive_files.append(self._write_archive(digest))
-        report.missing_summaries = sum(
-            1 for digest in report.digests for item in digest.items if item.summary is None
-        )
-        report.seconds = time.monotonic() - began
-        report.cost_usd = self.settings.llm.cost(report.prompt_tokens, report.completion_tokens)
-        self.store.record_build(
-            {
-                "date": day.isoformat(),
-                "digest_keys": json.dumps([d.key for d in report.digests]),
-                "llm_calls": report.llm_calls,
-                "prompt_tokens": report.prompt_tokens,
-                "completion_tokens": report.completion_tokens,
-                "cost_usd": report.cost_usd,
-                "summarized": report.summarized,
-                "failures": report.failures,
-                "unverified": report.unverified,
-                "seconds": round(report.seconds, 3),
-            }
-        )
+            digests = [self.store.load_digest(Digest.make_key(day, s)) for s in sets]
+            report.digests = [d for d in digests if d is not None]
+            await self._summarize_missing(report, progress)
+            report.digests = [self.store.load_digest(d.key) or d for d in report.digests]
+            default_key = category_key(self.default_categories)
+            for digest in report.digests:
+                if archive_all or category_key(digest.categories) == default_key:
+                    report.archive_files.append(self._write_archive(digest))
+            report.missing_summaries = sum(
+                1 for digest in report.digests for item in digest.items if item.summary is None
+            )
+        except BaseException as err:
+            error = f"{type(err).__name__}: {err}"[:500]
+            raise
+        finally:
+            # Recorded whatever happened after the tokens were spent: the run's cost is never lost.
+            report.seconds = time.monotonic() - began
+            self._record(report, error)
         return report
+
+    def _record(self, report: BuildReport, error: str | None) -> None:
+        report.cost_usd = self.settings.llm.cost(
+            report.prompt_tokens, report.completion_tokens, self.settings.llm_base_url
+        )
+        row = {
+            "date": report.day.isoformat(),
+            "digest_keys": json.dumps([d.key for d in report.digests]),
+            "llm_calls": report.llm_calls,
+            "prompt_tokens": report.prompt_tokens,
+            "completion_tokens": report.completion_tokens,
+            "cost_usd": report.cost_usd,
+            "summarized": report.summarized,
+            "failures": report.failures,
+            "unverified": report.unverified,
+            "seconds": round(report.seconds, 3),
+            "error": error,
+        }
+        try:
+            self.store.record_build(row)
+        except Exception:  # the store itself failing must not hide the error that stopped the build
+            log.exception("could not record the build run")
 
     async def _select_new(
         self, day: date, window: Window, new_sets: list[tuple[str, ...]], report: BuildReport
@@ -305,6 +329,8 @@ class DigestService:
 
         async def one(paper: Paper) -> SummaryRecord:
             nonlocal spent
+            if summarizer.unusable is not None:  # the LLM refused: fetch no more full texts for it
+                raise summarizer.unusable
             source_text, kind = None, "abstract"
             if fetcher is not None and not over_budget():
                 async with fetch_turn:
@@ -324,9 +350,12 @@ class DigestService:
             return record
 
         try:
-            records = await asyncio.gather(*(one(p) for p in papers.values()))
+            # Exceptions are collected, not raised at once: after an LLMUnusable every other paper stops
+            # at its next step, and what the papers in flight spent is still counted below.
+            outcomes = await asyncio.gather(*(one(p) for p in papers.values()), return_exceptions=True)
         finally:
             progress.close()
+        records = [o for o in outcomes if isinstance(o, SummaryRecord)]
         for record in records:
             report.llm_calls += record.calls
             report.prompt_tokens += record.prompt_tokens
@@ -335,6 +364,10 @@ class DigestService:
             report.failures += record.status == "failed"
             report.unverified += record.status == "unverified"
             report.abstract_only += record.status != "failed" and record.source == "abstract"
+        problems = [o for o in outcomes if isinstance(o, BaseException)]
+        if problems:
+            unusable = [p for p in problems if isinstance(p, LLMUnusable)]
+            raise (unusable or problems)[0]
         if fulltext_down():
             log.warning(
                 "arXiv full texts kept failing: the remaining papers' breakdowns used their abstracts"

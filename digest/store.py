@@ -7,6 +7,7 @@ the next build knows exactly what to retry.
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -15,6 +16,7 @@ from pathlib import Path
 import sqlite_utils
 
 from digest.models import Digest, DigestItem, FullText, Paper, Summary, SummaryRecord, Window, category_key
+from digest.storage import StorageError, check_database_path
 
 Migration = Callable[[sqlite_utils.Database], None]
 MIGRATIONS: list[tuple[str, Migration]] = []
@@ -172,6 +174,13 @@ def m007_platform_state(db: sqlite_utils.Database) -> None:
     )
 
 
+@migration
+def m008_build_run_errors(db: sqlite_utils.Database) -> None:
+    # A build that stopped (the LLM refused the key, the archive could not be written) is still a row,
+    # with what it spent and why it stopped.
+    db.table("build_runs").add_column("error", str)
+
+
 _SUMMARY_COLUMNS = [
     "paper_id",
     "model",
@@ -196,6 +205,18 @@ _SAVE_SUMMARY_SQL = (
     "on conflict (paper_id, model, language, prompt_version) do update set "
     + ", ".join(f"{c} = excluded.{c}" for c in _SUMMARY_COLUMNS[4:])
 )
+
+
+def _database_problem(path: Path, err: sqlite3.DatabaseError) -> str:
+    text = str(err)
+    if "not a database" in text:
+        return (
+            f"database {path} is not an SQLite database (or is damaged); set [storage] database to another "
+            "path, or move that file away"
+        )
+    if "readonly" in text or "read-only" in text:
+        return f"database {path} is read-only; give this user write access to it and its folder"
+    return f"database {path} cannot be opened ({text}); check the file and [storage] database"
 
 
 def _now() -> str:
@@ -223,16 +244,21 @@ class Store:
 
     @classmethod
     def open(cls, path: str | Path) -> Store:
+        """Open (creating if needed) and migrate the database; StorageError names the path if it cannot be
+        used (a folder, unwritable, not an SQLite database)."""
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        conn_db = sqlite_utils.Database(path)
-        # WAL lets the bot read while a build writes; the timeout rides out a concurrent writer.
-        conn_db.conn.execute("PRAGMA busy_timeout = 10000")
-        conn_db.enable_wal()
-        # With WAL, NORMAL never corrupts the file and survives an application crash; only a power cut
-        # can lose the last commits, which the next build redoes. It spares a disk flush per summary.
-        conn_db.conn.execute("PRAGMA synchronous = NORMAL")
-        return cls(conn_db)
+        check_database_path(path)
+        try:
+            conn_db = sqlite_utils.Database(path)
+            # WAL lets the bot read while a build writes; the timeout rides out a concurrent writer.
+            conn_db.conn.execute("PRAGMA busy_timeout = 10000")
+            conn_db.enable_wal()
+            # With WAL, NORMAL never corrupts the file and survives an application crash; only a power cut
+            # can lose the last commits, which the next build redoes. It spares a disk flush per summary.
+            conn_db.conn.execute("PRAGMA synchronous = NORMAL")
+            return cls(conn_db)
+        except sqlite3.DatabaseError as err:  # OperationalError included: read-only, locked, damaged
+            raise StorageError(_database_problem(path, err)) from None
 
     @classmethod
     def memory(cls) -> Store:

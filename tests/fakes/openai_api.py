@@ -56,6 +56,12 @@ class FakeLLM:
     latency: float = 0.0
     responder: Responder | None = None
     requests: list[dict[str, Any]] = field(default_factory=list)
+    # The keys the server accepts (None: any bearer key) and the models it serves (None: any model),
+    # refused the way OpenAI refuses them: 401 invalid_api_key, 404 model_not_found.
+    api_keys: set[str] | None = None
+    models: list[str] | None = None
+    models_listed: int = 0  # GET /v1/models requests
+    received: int = 0  # chat completion requests that reached the server, refused ones included
     in_flight: int = 0
     max_in_flight: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -68,14 +74,49 @@ class FakeLLM:
     def app(self) -> web.Application:
         app = web.Application(client_max_size=8 * 1024 * 1024)
         app.router.add_post("/v1/chat/completions", self._completions)
+        app.router.add_get("/v1/models", self._models)
         return app
+
+    def _refused_key(self, request: web.Request) -> web.Response | None:
+        auth = request.headers.get("Authorization", "")
+        if not auth.startswith("Bearer "):
+            return _error(401, "You didn't provide an API key.", "invalid_request_error")
+        key = auth.removeprefix("Bearer ")
+        if self.api_keys is not None and key not in self.api_keys:
+            masked = f"{key[:3]}*****{key[-4:]}" if len(key) > 8 else "*****"
+            return _error(
+                401,
+                f"Incorrect API key provided: {masked}. You can find your API key at "
+                "https://platform.openai.com/account/api-keys.",
+                "invalid_request_error",
+                code="invalid_api_key",
+            )
+        return None
+
+    async def _models(self, request: web.Request) -> web.Response:
+        refused = self._refused_key(request)
+        if refused is not None:
+            return refused
+        with self._lock:
+            self.models_listed += 1
+        names = self.models if self.models is not None else ["gpt-4o-mini"]
+        return web.json_response(
+            {
+                "object": "list",
+                "data": [{"id": n, "object": "model", "created": 0, "owned_by": "fake"} for n in names],
+            }
+        )
 
     def calls_for(self, paper_id: str) -> int:
         return sum(1 for body in self.requests if paper_id_of(body) == paper_id)
 
     async def _completions(self, request: web.Request) -> web.Response:
-        if not request.headers.get("Authorization", "").startswith("Bearer "):
-            return _error(401, "You didn't provide an API key.", "invalid_request_error")
+        # Every request that reaches the server is counted, refused or not: that is what a provider sees.
+        with self._lock:
+            self.received += 1
+        refused = self._refused_key(request)
+        if refused is not None:
+            return refused
         try:
             body = await request.json()
         except json.JSONDecodeError:
@@ -83,6 +124,13 @@ class FakeLLM:
         problem = _check(body)
         if problem:
             return _error(400, problem, "invalid_request_error")
+        if self.models is not None and body["model"] not in self.models:
+            return _error(
+                404,
+                f"The model `{body['model']}` does not exist or you do not have access to it.",
+                "invalid_request_error",
+                code="model_not_found",
+            )
         with self._lock:
             self.requests.append(body)
             self.in_flight += 1
@@ -154,7 +202,7 @@ def _check(body: Any) -> str | None:
     return f"Invalid value for 'response_format.type': {fmt.get('type')!r}"
 
 
-def _error(status: int, message: str, kind: str) -> web.Response:
+def _error(status: int, message: str, kind: str, code: str | None = None) -> web.Response:
     return web.json_response(
-        {"error": {"message": message, "type": kind, "param": None, "code": None}}, status=status
+        {"error": {"message": message, "type": kind, "param": None, "code": code}}, status=status
     )
