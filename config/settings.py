@@ -40,6 +40,8 @@ def suggest_categories(name: str) -> list[str]:
     """The nearest valid ids for a typo: a case slip first (eess.As), then what difflib finds close."""
     known = arxiv_categories()
     same_case = sorted(c for c in known if c.lower() == name.lower())
+    if same_case:
+        return same_case
     close = difflib.get_close_matches(name, sorted(known), n=3, cutoff=0.6)
     return list(dict.fromkeys([*same_case, *close]))[:3]
 

@@ -8,6 +8,7 @@ Building again only finishes what is missing (failed summaries) and rewrites the
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -26,7 +27,7 @@ from digest.budget import trim_to_budget
 from digest.fulltext import FullText, FullTextFetcher
 from digest.markdown import render_post
 from digest.models import Digest, Paper, Summary, SummaryRecord, Window, category_key, split_version
-from digest.storage import check_archive_dir
+from digest.storage import StorageError, check_archive_dir
 from digest.store import Store
 from digest.summarize import LLMUnusable, Summarizer
 from digest.window import late_since, select_papers, window_for
@@ -308,6 +309,7 @@ class DigestService:
                 )
                 self._warned_no_llm = True
             return
+        await summarizer.preflight()  # a wrong key or a dead server: found before any full text is fetched
         progress.start(len(papers), "summaries")
         llm = self.settings.llm
         spent = 0  # tokens of this build so far, against llm.digest_token_budget
@@ -388,10 +390,18 @@ class DigestService:
 
     def _write_archive(self, digest: Digest) -> Path:
         path = self.archive_path(digest)
-        path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f".md.tmp{os.getpid()}")
-        # newline="" keeps the bytes exactly as rendered on every OS; replace() makes the write atomic.
-        with open(tmp, "w", encoding="utf-8", newline="") as out:
-            out.write(render_post(digest))
-        tmp.replace(path)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            # newline="" keeps the bytes exactly as rendered on every OS; replace() makes the write atomic.
+            with open(tmp, "w", encoding="utf-8", newline="") as out:
+                out.write(render_post(digest))
+            tmp.replace(path)
+        except OSError as err:
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
+            raise StorageError(
+                f"archive file {path} cannot be written ({err.strerror or type(err).__name__}); "
+                "check that path, or set [storage] archive_dir to a folder this user may write"
+            ) from None
         return path

@@ -220,6 +220,23 @@ class Summarizer:
                 raise self.unusable
             return await self._summarize(paper, source_text, source_kind)
 
+    async def preflight(self) -> None:
+        """Before any full text is fetched: a free request (the model list) that a wrong key or an
+        unreachable server fails at once. Raises LLMUnusable then; anything else (a server without a
+        model list, a timeout) is left for the real requests to meet."""
+        try:
+            await self.client.models.list()
+        except (openai.AuthenticationError, openai.PermissionDeniedError) as err:
+            unusable = self._unusable(err)
+            if unusable is not None:
+                raise unusable from None
+        except openai.APIConnectionError as err:
+            unusable = self._unusable(err)
+            if unusable is not None:
+                raise unusable from None
+        except openai.OpenAIError:
+            pass  # e.g. 404: many local servers list no models; the completions will tell
+
     @property
     def base_url(self) -> str:
         return str(self.client.base_url).rstrip("/")
