@@ -135,7 +135,7 @@ async def _check_llm(settings: Settings) -> Check:
     except openai.OpenAIError as err:
         problem = classify_failure(err, url, model, secret)
         if problem is not None:
-            return Check("LLM", False, str(problem), user_fixable=isinstance(problem, LLMRefused))
+            return Check("LLM", False, problem.problem, problem.fix, isinstance(problem, LLMRefused))
         said = provider_message(err, secret) if isinstance(err, openai.APIStatusError) else type(err).__name__
         return Check("LLM", False, f"{url}: {said}", "try again later", user_fixable=False)
     finally:

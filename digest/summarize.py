@@ -54,6 +54,10 @@ class LLMUnusable(RuntimeError):
 
     user_fixable = False
 
+    def __init__(self, problem: str, fix: str):
+        super().__init__(f"{problem}; {fix}")
+        self.problem, self.fix = problem, fix
+
 
 class LLMRefused(LLMUnusable):
     """401/403 or a model the server does not have: every further request would be refused the same way."""
@@ -113,27 +117,29 @@ def classify_failure(
         said = provider_message(err, secret)
         if isinstance(err, openai.AuthenticationError):
             return LLMRefused(
-                f"{where} refused the API key (HTTP 401: {said}); set OPENAI_API_KEY to a valid key "
-                "for that server (and OPENAI_BASE_URL or [llm] base_url if it is not OpenAI)"
+                f"{where} refused the API key (HTTP 401: {said})",
+                "set OPENAI_API_KEY to a valid key for that server "
+                "(and OPENAI_BASE_URL or [llm] base_url if it is not OpenAI)",
             )
         if isinstance(err, openai.PermissionDeniedError):
             return LLMRefused(
-                f"{where} refused access (HTTP 403: {said}); check that OPENAI_API_KEY may use model "
-                f"{model!r} ([llm] model) from this place"
+                f"{where} refused access (HTTP 403: {said})",
+                f"check that OPENAI_API_KEY may use model {model!r} ([llm] model) from this place",
             )
         if _model_missing(err, said):
             return LLMRefused(
-                f"{where} has no model {model!r} (HTTP {err.status_code}: {said}); set [llm] model to a "
-                "model that server offers (`arxiv-digest doctor` lists them), and check OPENAI_BASE_URL "
-                "or [llm] base_url (it usually ends in /v1)"
+                f"{where} has no model {model!r} (HTTP {err.status_code}: {said})",
+                "set [llm] model to a model that server offers (`arxiv-digest doctor` lists them), and "
+                "check OPENAI_BASE_URL or [llm] base_url (it usually ends in /v1)",
             )
         return None
     if isinstance(err, openai.APIConnectionError) and not isinstance(err, openai.APITimeoutError):
         cause = err.__cause__
         detail = f" ({type(cause).__name__}: {cause})" if cause else ""
         return LLMUnreachable(
-            f"LLM unreachable at {base_url}{detail}; check OPENAI_BASE_URL or [llm] base_url, that the "
-            "server is running, the network, or a proxy (HTTPS_PROXY)"
+            f"LLM unreachable at {base_url}{detail}",
+            "check OPENAI_BASE_URL or [llm] base_url, that the server is running, the network, "
+            "or a proxy (HTTPS_PROXY)",
         )
     return None
 
