@@ -197,7 +197,7 @@ async def _build(settings: Settings, args: argparse.Namespace) -> int:
             day, [categories] if categories else None, make_progress(), archive_all=True
         )
     finally:
-        service.store.close()
+        await service.aclose()
     print(_summary_line(report))
     if report.missing_summaries and settings.llm_configured:
         print(

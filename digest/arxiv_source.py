@@ -101,6 +101,9 @@ class ArxivSource:
         self.client._session.mount("http://", adapter)
         self.client._session.mount("https://", adapter)
 
+    def close(self) -> None:
+        self.client._session.close()
+
     def fetch(self, categories: list[str] | tuple[str, ...], since: datetime, until: datetime) -> list[Paper]:
         search = arxiv.Search(
             query=build_query(categories, since, until),

@@ -104,6 +104,15 @@ class DigestService:
         self._build_lock = asyncio.Lock()
         self._warned_no_llm = False
 
+    async def aclose(self) -> None:
+        """Close the LLM client's connections, the HTTP sessions and the database."""
+        if self.summarizer is not None:
+            await self.summarizer.client.close()
+        if self.fulltext is not None:
+            self.fulltext.close()
+        self.source.close()
+        self.store.close()
+
     # -- reading ------------------------------------------------------------------------------
     @property
     def default_categories(self) -> tuple[str, ...]:

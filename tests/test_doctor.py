@@ -121,11 +121,12 @@ async def test_bad_bot_tokens_and_a_dead_arxiv(fakes: Fakes) -> None:
     assert "wrong-token" not in out + err and "Traceback" not in out + err
 
 
-async def test_a_broken_config_is_the_one_line_doctor_can_give(fakes: Fakes) -> None:
-    fakes.project.config.write_text('[llm]\napi_key = "sk-oops-123456"\n', encoding="utf-8")
+def test_a_broken_config_is_the_one_line_doctor_can_give(make_project, cli) -> None:
+    project = make_project("http://127.0.0.1:9")
+    project.config.write_text('[llm]\napi_key = "sk-oops-123456"\n', encoding="utf-8")
 
-    code, out, _ = await fakes.doctor()
+    result = cli(project, "doctor")
 
-    assert code == 2
-    assert _line(out, "config").startswith("✗") and "set OPENAI_API_KEY" in out
-    assert "sk-oops" not in out
+    assert result.returncode == 2
+    assert _line(result.stdout, "config").startswith("✗") and "set OPENAI_API_KEY" in result.stdout
+    assert "sk-oops" not in result.stdout + result.stderr

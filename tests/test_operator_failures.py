@@ -76,6 +76,7 @@ def test_an_unknown_model_names_the_setting(seed_arxiv, fake_llm, make_project):
 def test_an_unreachable_llm_names_its_url_and_counts_no_calls(seed_arxiv, make_project):
     _, arxiv_server = seed_arxiv
     project = make_project(arxiv_server.url, "http://127.0.0.1:9")  # the discard port: nothing listens
+    project.config.write_text(project.config.read_text().replace("retries = 2", "retries = 0"))
 
     result = project.run("build", "--date", DAY)
 
@@ -91,6 +92,7 @@ def test_an_unreachable_llm_names_its_url_and_counts_no_calls(seed_arxiv, make_p
 
 
 def _storage_project(seed_arxiv, fake_llm, make_project, extra: str = ""):
+    """Storage problems are refused before any request, so these run in-process (the `cli` fixture)."""
     arxiv, arxiv_server = seed_arxiv
     llm, llm_server = fake_llm
     project = make_project(arxiv_server.url, llm_server.url)
@@ -107,23 +109,23 @@ def _refused_before_spending(result, arxiv, llm, *needles: str) -> None:
     assert arxiv.requests == [] and llm.received == 0  # checked before any request
 
 
-def test_a_database_path_that_is_a_folder(seed_arxiv, fake_llm, make_project):
+def test_a_database_path_that_is_a_folder(seed_arxiv, fake_llm, make_project, cli):
     arxiv, llm, project = _storage_project(seed_arxiv, fake_llm, make_project)
     project.database.mkdir(parents=True)
 
-    result = project.run("build", "--date", DAY)
+    result = cli(project, "build", "--date", DAY)
 
     _refused_before_spending(
         result, arxiv, llm, f"database {project.database} is a folder", "set [storage] database"
     )
 
 
-def test_a_database_file_that_is_not_a_database(seed_arxiv, fake_llm, make_project):
+def test_a_database_file_that_is_not_a_database(seed_arxiv, fake_llm, make_project, cli):
     arxiv, llm, project = _storage_project(seed_arxiv, fake_llm, make_project)
     project.database.parent.mkdir(parents=True)
     project.database.write_text("these are my notes, not SQLite\n" * 100)
 
-    result = project.run("build", "--date", DAY)
+    result = cli(project, "build", "--date", DAY)
 
     _refused_before_spending(
         result, arxiv, llm, f"database {project.database} is not an SQLite database", "[storage] database"
@@ -131,21 +133,21 @@ def test_a_database_file_that_is_not_a_database(seed_arxiv, fake_llm, make_proje
     assert project.database.read_text().startswith("these are my notes")  # left as it was
 
 
-def test_a_database_under_a_file(seed_arxiv, fake_llm, make_project):
+def test_a_database_under_a_file(seed_arxiv, fake_llm, make_project, cli):
     arxiv, llm, project = _storage_project(seed_arxiv, fake_llm, make_project)
     project.database.parent.write_text("a file where the data folder should be")
 
-    result = project.run("build", "--date", DAY)
+    result = cli(project, "build", "--date", DAY)
 
     _refused_before_spending(result, arxiv, llm, f"{project.database.parent} is a file, not a folder")
 
 
-def test_an_archive_dir_that_is_a_file(seed_arxiv, fake_llm, make_project):
+def test_an_archive_dir_that_is_a_file(seed_arxiv, fake_llm, make_project, cli):
     arxiv, llm, project = _storage_project(seed_arxiv, fake_llm, make_project)
     project.archive.parent.mkdir(parents=True)
     project.archive.write_text("not a folder")
 
-    result = project.run("build", "--date", DAY)
+    result = cli(project, "build", "--date", DAY)
 
     _refused_before_spending(
         result,
@@ -207,12 +209,12 @@ SECRETS_IN_THE_FILE = {
 
 
 @pytest.mark.parametrize("name", sorted(SECRETS_IN_THE_FILE))
-def test_a_secret_in_the_config_file_is_sent_to_the_environment(name, make_project):
+def test_a_secret_in_the_config_file_is_sent_to_the_environment(name, make_project, cli):
     project = make_project("http://127.0.0.1:9")
     text, key, variable = SECRETS_IN_THE_FILE[name]
     project.config.write_text(text, encoding="utf-8")
 
-    result = project.run("build", "--date", DAY)
+    result = cli(project, "build", "--date", DAY)
 
     assert result.returncode == 2
     assert key in result.stderr
@@ -222,11 +224,11 @@ def test_a_secret_in_the_config_file_is_sent_to_the_environment(name, make_proje
     assert not (project.root / "data").exists()
 
 
-def test_categories_split_on_commas_and_spaces(seed_arxiv, make_project):
+def test_categories_split_on_commas_and_spaces(seed_arxiv, make_project, cli):
     arxiv, server = seed_arxiv
     project = make_project(server.url)
 
-    result = project.run("build", "--date", DAY, "--categories", "cs.AI, cs.LG  eess.AS")
+    result = cli(project, "build", "--date", DAY, "--categories", "cs.AI, cs.LG  eess.AS")
 
     assert result.returncode == 0, result.stderr
     assert "cat:cs.AI OR cat:cs.LG OR cat:eess.AS" in arxiv.requests[0]["search_query"]
@@ -241,11 +243,11 @@ def test_categories_split_on_commas_and_spaces(seed_arxiv, make_project):
         ("cs.AI,cs.LGG", "cs.LGG: did you mean cs.LG"),
     ],
 )
-def test_bad_categories_are_refused_with_the_nearest_names(value, message, seed_arxiv, make_project):
+def test_bad_categories_are_refused_with_the_nearest_names(value, message, seed_arxiv, make_project, cli):
     arxiv, server = seed_arxiv
     project = make_project(server.url)
 
-    result = project.run("build", "--date", DAY, "--categories", value)
+    result = cli(project, "build", "--date", DAY, "--categories", value)
 
     assert result.returncode == 2
     assert message in result.stderr
@@ -256,56 +258,62 @@ def test_bad_categories_are_refused_with_the_nearest_names(value, message, seed_
 # -- the command line and the summary line ---------------------------------------------------------
 
 
-def test_verbose_before_or_after_the_command_and_the_version(seed_arxiv, make_project):
+def test_verbose_before_or_after_the_command_and_the_version(seed_arxiv, make_project, cli):
     _, server = seed_arxiv
     project = make_project(server.url)
-    before = project.run("-v", "build", "--date", DAY, check=True)
-    after = project.run("build", "-v", "--date", DAY, check=True)
+    before = cli(project, "-v", "build", "--date", DAY)
+    after = cli(project, "build", "-v", "--date", DAY)
+    assert before.returncode == after.returncode == 0, before.stderr + after.stderr
     assert " DEBUG " in before.stderr and " DEBUG " in after.stderr
     assert "already built" in after.stdout
+    quiet = cli(project, "build", "--date", DAY)
+    assert " DEBUG " not in quiet.stderr
 
-    version = project.run("--version", check=True)
+    version = cli(project, "--version")
+    assert version.returncode == 0
     assert version.stdout.startswith("arxiv-digest ") and version.stdout.split()[1][0].isdigit()
 
 
-@pytest.mark.parametrize(
-    ("command", "variables"),
-    [
-        ("build", ["OPENAI_API_KEY", "OPENAI_BASE_URL", "ARXIV_DIGEST_CONFIG"]),
-        ("push", ["TELEGRAM_BOT_TOKEN", "DISCORD_BOT_TOKEN"]),
-        ("run", ["OPENAI_API_KEY", "TELEGRAM_BOT_TOKEN", "DISCORD_BOT_TOKEN"]),
-        ("doctor", ["OPENAI_API_KEY", "TELEGRAM_BOT_TOKEN"]),
-    ],
-)
-def test_each_command_help_says_what_it_does_what_it_reads_and_its_exit_codes(
-    command, variables, make_project
-):
+HELP_VARIABLES = {
+    "build": ["OPENAI_API_KEY", "OPENAI_BASE_URL", "ARXIV_DIGEST_CONFIG"],
+    "push": ["TELEGRAM_BOT_TOKEN", "DISCORD_BOT_TOKEN"],
+    "run": ["OPENAI_API_KEY", "TELEGRAM_BOT_TOKEN", "DISCORD_BOT_TOKEN"],
+    "doctor": ["OPENAI_API_KEY", "TELEGRAM_BOT_TOKEN"],
+}
+
+
+def test_each_command_help_says_what_it_does_what_it_reads_and_its_exit_codes(make_project, cli):
     project = make_project("http://127.0.0.1:9")
-    out = project.run(command, "--help", check=True).stdout
-    description = out.split("\n\n")[1]
-    assert len(description.split()) > 12  # a sentence, not just the usage line
-    for variable in variables:
-        assert variable in out
-    for code in ("0  done", "1  an outside service", "2  something you can fix", "3  built, but"):
-        assert code in out
+    for command, variables in HELP_VARIABLES.items():
+        result = cli(project, command, "--help")
+        assert result.returncode == 0
+        out = result.stdout
+        description = out.split("\n\n")[1]
+        assert len(description.split()) > 12, command  # a sentence, not just the usage line
+        for variable in variables:
+            assert variable in out, (command, variable)
+        for code in ("0  done", "1  an outside service", "2  something you can fix", "3  built, but"):
+            assert code in out, (command, code)
 
 
 def test_the_summary_line_has_no_made_up_cost_and_a_rebuild_says_already_built(
-    seed_arxiv, fake_llm, make_project
+    seed_arxiv, fake_llm, make_project, cli
 ):
     _, arxiv_server = seed_arxiv
     llm, llm_server = fake_llm
     project = make_project(arxiv_server.url, llm_server.url)
+    project.config.write_text(project.config.read_text().replace("retries = 2", "retries = 0"))
     default = llm.default_reply
     llm.responder = lambda body: (503, "busy") if "2602.15651v1" in str(body) else default(body)
 
-    first = project.run("build", "--date", DAY)
+    first = cli(project, "build", "--date", DAY)
     assert first.returncode == 3 and "failures 1" in first.stdout
     assert "est. cost" not in first.stdout  # a model on a local server has no known price
 
     llm.responder = None
-    second = project.run("build", "--date", DAY, check=True)
+    second = cli(project, "build", "--date", DAY)
     assert second.stdout.startswith(f"{DAY}: already built, 1 summaries added")
-    third = project.run("build", "--date", DAY, check=True)
+    third = cli(project, "build", "--date", DAY)
+    assert second.returncode == third.returncode == 0
     assert third.stdout.startswith(f"{DAY}: already built, 0 summaries added")
     assert "LLM calls 0" in third.stdout
