@@ -318,6 +318,8 @@ class DigestService:
                 )
                 self._warned_no_llm = True
             return
+        # A new build asks afresh: in `run`, a server that was down at the last build may be back.
+        summarizer.unusable = None
         await summarizer.preflight()  # a wrong key or a dead server: found before any full text is fetched
         progress.start(len(papers), "summaries")
         llm = self.settings.llm

@@ -269,6 +269,9 @@ def test_verbose_before_or_after_the_command_and_the_version(seed_arxiv, make_pr
     quiet = cli(project, "build", "--date", DAY)
     assert " DEBUG " not in quiet.stderr
 
+    missing = cli(project, "--config", "nope.toml", "build")  # --config before the command, too
+    assert missing.returncode == 2 and "config file not found: nope.toml" in missing.stderr
+
     version = cli(project, "--version")
     assert version.returncode == 0
     assert version.stdout.startswith("arxiv-digest ") and version.stdout.split()[1][0].isdigit()
@@ -317,3 +320,26 @@ def test_the_summary_line_has_no_made_up_cost_and_a_rebuild_says_already_built(
     assert second.returncode == third.returncode == 0
     assert third.stdout.startswith(f"{DAY}: already built, 0 summaries added")
     assert "LLM calls 0" in third.stdout
+
+
+async def test_a_long_running_service_asks_afresh_at_its_next_build(seed_arxiv, fake_llm, make_project):
+    """In `run`, one refusal must not outlive the build it stopped: the next daily attempt asks again."""
+    from bot.wiring import make_service
+    from config.settings import load_settings
+    from digest.summarize import LLMRefused
+    from tests.telegram_support import SEED_DAY
+
+    _, arxiv_server = seed_arxiv
+    llm, llm_server = fake_llm
+    project = make_project(arxiv_server.url, llm_server.url)
+    settings = load_settings(project.config, project.env, base_dir=project.root)
+    service = make_service(settings)
+    try:
+        llm.api_keys = {"sk-not-this-one"}
+        with pytest.raises(LLMRefused):
+            await service.build(SEED_DAY)
+        llm.api_keys = None  # the operator fixed the key on the server side
+        report = await service.build(SEED_DAY)
+    finally:
+        await service.aclose()
+    assert report.summarized == 8 and report.missing_summaries == 0
