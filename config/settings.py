@@ -310,12 +310,24 @@ def _secret_hint(user: Mapping[str, Any]) -> str | None:
     return None
 
 
+def _known_keys(section: list[str]) -> list[str]:
+    model: Any = Settings
+    for name in section:
+        field = model.model_fields.get(name)
+        model = field.annotation if field is not None else None
+        if not (isinstance(model, type) and issubclass(model, BaseModel)):
+            return []
+    return [k for k in model.model_fields if k not in ("secrets", "base_dir")]
+
+
 def _describe(err: ValidationError) -> str:
     first = err.errors()[0]
     loc = [str(p) for p in first["loc"]]
     if first["type"] == "extra_forbidden":  # a misspelt or unknown key
         section = f"[{'.'.join(loc[:-1])}] " if len(loc) > 1 else ""
-        return f"unknown config key {section}{loc[-1]!r}"
+        near = difflib.get_close_matches(loc[-1], _known_keys(loc[:-1]), n=2, cutoff=0.6)
+        hint = f" (did you mean {' or '.join(repr(k) for k in near)}?)" if near else ""
+        return f"unknown config key {section}{loc[-1]!r}{hint}"
     message = first["msg"].removeprefix("Value error, ")
     return f"config {'.'.join(loc)}: {message}"
 

@@ -117,3 +117,13 @@ def test_log_lines_go_above_the_progress_bar_not_into_it():
 def test_the_example_config_loads(tmp_path):
     settings = load_settings(EXAMPLE, {}, base_dir=tmp_path)
     assert settings.digest.categories and settings.llm.model
+
+
+def test_a_misspelt_key_gets_the_nearest_names(tmp_path):
+    with pytest.raises(
+        ConfigError, match=r"unknown config key \[llm\] 'concurency' \(did you mean 'concurrency'\?\)"
+    ):
+        _load(tmp_path, "[llm]\nconcurency = 2\n")
+    with pytest.raises(ConfigError) as caught:
+        _load(tmp_path, "[llm]\nzzz = 2\n")
+    assert "did you mean" not in str(caught.value)
