@@ -126,10 +126,12 @@ async def _check_llm(settings: Settings) -> Check:
     try:
         try:
             models = [m.id async for m in client.models.list()]
-        except openai.NotFoundError:
-            # A server without a model list: one tiny completion says whether key and model work.
+        except (openai.NotFoundError, openai.PermissionDeniedError):
+            # No model list here (many local servers), or a key restricted to completions: one tiny
+            # completion says whether key and model work. No token limit is sent: reasoning models
+            # refuse `max_tokens`, and older servers do not know `max_completion_tokens`.
             await client.chat.completions.create(
-                model=model, messages=[{"role": "user", "content": "Reply with OK."}], max_tokens=2
+                model=model, messages=[{"role": "user", "content": "Reply with the word OK."}]
             )
             return Check("LLM", True, f"{url}: key accepted, model {model!r} answers")
     except openai.OpenAIError as err:

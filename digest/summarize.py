@@ -232,16 +232,14 @@ class Summarizer:
         model list, a timeout) is left for the real requests to meet."""
         try:
             await self.client.models.list()
-        except (openai.AuthenticationError, openai.PermissionDeniedError) as err:
-            unusable = self._unusable(err)
-            if unusable is not None:
-                raise unusable from None
-        except openai.APIConnectionError as err:
+        except (openai.AuthenticationError, openai.APIConnectionError) as err:
             unusable = self._unusable(err)
             if unusable is not None:
                 raise unusable from None
         except openai.OpenAIError:
-            pass  # e.g. 404: many local servers list no models; the completions will tell
+            # 404: many local servers list no models; 403: a key restricted to completions may not read
+            # the model list. Neither says the completions will fail: they will tell.
+            pass
 
     @property
     def base_url(self) -> str:

@@ -130,3 +130,13 @@ def test_a_broken_config_is_the_one_line_doctor_can_give(make_project, cli) -> N
     assert result.returncode == 2
     assert _line(result.stdout, "config").startswith("✗") and "set OPENAI_API_KEY" in result.stdout
     assert "sk-oops" not in result.stdout + result.stderr
+
+
+async def test_a_server_without_a_model_list_is_asked_one_tiny_question(fakes: Fakes) -> None:
+    fakes.llm.models_status = 404
+
+    code, out, err = await fakes.doctor()
+
+    assert code == 0, out + err
+    assert "key accepted, model 'gpt-4o-mini' answers" in _line(out, "LLM")
+    assert fakes.llm.received == 1

@@ -343,3 +343,18 @@ async def test_a_long_running_service_asks_afresh_at_its_next_build(seed_arxiv, 
     finally:
         await service.aclose()
     assert report.summarized == 8 and report.missing_summaries == 0
+
+
+def test_a_key_that_may_not_list_models_still_builds(seed_arxiv, fake_llm, make_project, cli):
+    """OpenAI answers 403 to GET /models for a key restricted to completions: the preflight must not
+    take that for a refusal."""
+    _, arxiv_server = seed_arxiv
+    llm, llm_server = fake_llm
+    llm.models_status = 403
+    project = make_project(arxiv_server.url, llm_server.url)
+
+    result = cli(project, "build", "--date", DAY)
+
+    assert result.returncode == 0, result.stderr
+    assert llm.models_listed == 1 and llm.received == 8
+    assert project.post(DAY).read_bytes() == SEED_POST.read_bytes()

@@ -61,6 +61,9 @@ class FakeLLM:
     api_keys: set[str] | None = None
     models: list[str] | None = None
     models_listed: int = 0  # GET /v1/models requests
+    # 200: the model list is served; 404 as servers without one; 403 as OpenAI answers a key restricted
+    # to completions ("Missing scopes: api.model.read").
+    models_status: int = 200
     received: int = 0  # chat completion requests that reached the server, refused ones included
     in_flight: int = 0
     max_in_flight: int = 0
@@ -99,6 +102,14 @@ class FakeLLM:
             return refused
         with self._lock:
             self.models_listed += 1
+        if self.models_status == 404:
+            return _error(404, "Not Found", "invalid_request_error")
+        if self.models_status == 403:
+            return _error(
+                403,
+                "You have insufficient permissions for this operation. Missing scopes: api.model.read.",
+                "invalid_request_error",
+            )
         names = self.models if self.models is not None else ["gpt-4o-mini"]
         return web.json_response(
             {
