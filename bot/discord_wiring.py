@@ -12,6 +12,7 @@ import yarl
 from adapters.discord.app import BotOptions, DigestSource
 from adapters.discord.runtime import DiscordRuntime
 from config.settings import ConfigError, Settings
+from digest.limits import ChatLimits
 from digest.store import Store
 
 
@@ -35,4 +36,5 @@ def make_runtime(settings: Settings, store: Store, service: DigestSource) -> Dis
         timezone=digest.timezone,
         publish_at=digest.publish_at,
     )
-    return DiscordRuntime(token.get_secret_value(), store, service, options)
+    limits = ChatLimits(settings.limits, store, digest.categories)
+    return DiscordRuntime(token.get_secret_value(), store, service, options, limits)

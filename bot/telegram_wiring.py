@@ -14,6 +14,7 @@ from adapters.telegram.handlers import TelegramHandlers
 from adapters.telegram.ports import BotOptions, DigestSource
 from adapters.telegram.push import Pusher
 from config.settings import ConfigError, Settings
+from digest.limits import ChatLimits
 from digest.store import Store
 
 # Opt in to PTB 23's timedelta durations now: the int form warns on every RetryAfter.
@@ -92,5 +93,6 @@ def make_runtime(settings: Settings, store: Store, service: DigestSource) -> Tel
         timezone=settings.digest.timezone,
         publish_at=settings.digest.publish_at,
     )
-    TelegramHandlers(store, service, options).register(application)
+    limits = ChatLimits(settings.limits, store, settings.digest.categories)
+    TelegramHandlers(store, service, options, limits).register(application)
     return TelegramRuntime(application, store, service)

@@ -178,6 +178,16 @@ class LLMSettings(_Section):
         return (prompt_tokens * prices[0] + completion_tokens * prices[1]) / 1_000_000
 
 
+class LimitsSettings(_Section):
+    """What a chat (or a stranger in it) may cost: LLM calls, arXiv requests, builds, posts in a group.
+    One key per limit; more limits join this section as they come (digest.limits applies them)."""
+
+    max_categories_per_subscription: int = Field(ge=1, le=200)
+    max_category_sets: int = Field(ge=1, le=10_000)  # distinct sets over all subscriptions
+    on_demand_builds_per_day: int = Field(ge=0, le=1000)  # per chat; admins / Manage Channels only
+    today_cooldown_minutes: float = Field(ge=0, le=24 * 60)  # per group or channel
+
+
 class StorageSettings(_Section):
     database: str
     archive_dir: str
@@ -207,6 +217,7 @@ class Settings(_Section):
     digest: DigestSettings
     arxiv: ArxivSettings
     llm: LLMSettings
+    limits: LimitsSettings
     storage: StorageSettings
     telegram: TelegramSettings
     discord: DiscordSettings

@@ -8,10 +8,8 @@ Building again only finishes what is missing (failed summaries) and rewrites the
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
-import os
 import re
 import sqlite3
 import time
@@ -22,6 +20,7 @@ from pathlib import Path
 from typing import Protocol
 
 from config.settings import ConfigError, Settings, check_categories
+from digest.archive_file import write_atomically
 from digest.arxiv_source import ArxivSource
 from digest.budget import trim_to_budget
 from digest.fulltext import FullText, FullTextFetcher
@@ -42,6 +41,14 @@ class Progress(Protocol):
     def start(self, total: int, label: str) -> None: ...
     def advance(self, done: int = 1) -> None: ...
     def close(self) -> None: ...
+
+
+def build_lease(digest_key: str) -> str:
+    return f"build:{digest_key}"
+
+
+def _say_waiting(name: str) -> None:
+    log.warning("%s is being built by another process; waiting for it", name.removeprefix("build:"))
 
 
 class _NoProgress:
@@ -102,6 +109,7 @@ class DigestService:
         self.summarizer = summarizer
         self.fulltext = fulltext
         self._build_lock = asyncio.Lock()
+        self._building: set[str] = set()  # lease names of the build running in this process
         self._warned_no_llm = False
 
     async def aclose(self) -> None:
@@ -135,6 +143,11 @@ class DigestService:
         )
         return self.store.load_digest(key) if key else None
 
+    def nearest_digest(self, day: date, categories: Sequence[str] | None = None) -> Digest | None:
+        """The built digest closest to `day` (for someone who may not have `day` built); never builds."""
+        key = self.store.nearest_digest_key(category_key(self._categories(categories)), day)
+        return self.store.load_digest(key) if key else None
+
     def breakdown(self, paper_id: str) -> tuple[Paper, Summary | None] | None:
         """A paper and its stored texts, for a button press: never calls the LLM."""
         base_id, version = split_version(paper_id)
@@ -153,20 +166,38 @@ class DigestService:
 
     # -- building -----------------------------------------------------------------------------
     async def ensure_digest(self, day: date, categories: Sequence[str] | None = None) -> Digest:
+        """The digest once no build of it is running (a push never sends a half-summarized digest),
+        built first if it never was."""
         cats = self._categories(categories)
-        existing = self.store.load_digest(Digest.make_key(day, cats))
+        key = Digest.make_key(day, cats)
+        await self.wait_for_build(key)
+        existing = self.store.load_digest(key)
         if existing is not None:
             return existing
+        if len(cats) > self.settings.limits.max_categories_per_subscription:
+            raise ConfigError(f"{len(cats)} categories are past [limits] max_categories_per_subscription")
         report = await self.build(day, [cats])
         return report.digest
 
     async def build_all(self, day: date, progress: Progress | None = None) -> BuildReport:
         """The configured set plus every category set an active subscription asks for: one fetch."""
         sets = [self.default_categories]
+        limits = self.settings.limits
         for sub in self.store.active_subscriptions():
             cats = tuple(sub.categories) or self.default_categories
-            if category_key(cats) not in {category_key(s) for s in sets}:
-                sets.append(cats)
+            if category_key(cats) in {category_key(s) for s in sets}:
+                continue
+            # Subscriptions made before [limits] (or with limits since lowered) cannot cost more than
+            # the limits allow: past them, a chat's set is not built (its push logs the missing digest).
+            if len(cats) > limits.max_categories_per_subscription or len(sets) > limits.max_category_sets:
+                log.warning(
+                    "%s %s: its %d categories are past [limits]; not built",
+                    sub.platform,
+                    sub.chat_id,
+                    len(cats),
+                )
+                continue
+            sets.append(cats)
         return await self.build(day, sets, progress)
 
     async def build(
@@ -182,8 +213,25 @@ class DigestService:
         with `archive_all`, as when a user builds one by hand, so the site is not flooded with them.
         """
         self.check_buildable(day)
+        sets = [self._categories(s) for s in (category_sets or [self.default_categories])]
+        names = [build_lease(Digest.make_key(day, s)) for s in sets]
         async with self._build_lock:
-            return await self._build(day, category_sets, progress or _NoProgress(), archive_all)
+            self._building.update(names)
+            try:
+                # One builder per digest across processes: a second build waits here, then finds the
+                # papers summarized and pays for nothing.
+                async with self.store.leases.hold(names, on_wait=_say_waiting):
+                    return await self._build(day, sets, progress or _NoProgress(), archive_all)
+            finally:
+                self._building.difference_update(names)
+
+    async def wait_for_build(self, key: str) -> None:
+        """Return once no build of the digest `key` is running, in this process or another."""
+        name = build_lease(key)
+        if name in self._building:
+            async with self._build_lock:
+                pass
+        await self.store.leases.wait_free(name)
 
     def check_buildable(self, day: date) -> None:
         check_buildable(self.settings, day)
@@ -201,7 +249,7 @@ class DigestService:
         archive_all: bool,
     ) -> BuildReport:
         began = time.monotonic()
-        sets = [self._categories(s) for s in (category_sets or [self.default_categories])]
+        sets = [tuple(s) for s in category_sets or [self.default_categories]]
         report = BuildReport(day=day)
         cfg = self.settings.digest
         window = window_for(day, cfg.timezone, cfg.anchor)
@@ -401,16 +449,9 @@ class DigestService:
 
     def _write_archive(self, digest: Digest) -> Path:
         path = self.archive_path(digest)
-        tmp = path.with_suffix(f".md.tmp{os.getpid()}")
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            # newline="" keeps the bytes exactly as rendered on every OS; replace() makes the write atomic.
-            with open(tmp, "w", encoding="utf-8", newline="") as out:
-                out.write(render_post(digest))
-            tmp.replace(path)
+            write_atomically(path, render_post(digest))
         except OSError as err:
-            with contextlib.suppress(OSError):
-                tmp.unlink(missing_ok=True)
             raise StorageError(
                 f"archive file {path} cannot be written ({err.strerror or type(err).__name__}); "
                 "check that path, or set [storage] archive_dir to a folder this user may write"

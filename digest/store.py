@@ -8,15 +8,21 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import sqlite_utils
 
+from digest.delivery_log import DeliveryLog
+from digest.leases import Leases, new_owner
 from digest.models import Digest, DigestItem, FullText, Paper, Summary, SummaryRecord, Window, category_key
+from digest.redaction import redact, redact_or_none
 from digest.storage import StorageError, check_database_path
+from digest.transactions import immediate
 
 Migration = Callable[[sqlite_utils.Database], None]
 MIGRATIONS: list[tuple[str, Migration]] = []
@@ -175,7 +181,37 @@ def m007_platform_state(db: sqlite_utils.Database) -> None:
 
 
 @migration
-def m008_build_run_errors(db: sqlite_utils.Database) -> None:
+def m008_delivery_claims(db: sqlite_utils.Database) -> None:
+    # A part is claimed (state 'claimed', owner, claimed_at) before it is sent and marked 'sent' after,
+    # so two pushes at once never send it twice. Rows from before this migration were all sent.
+    # `translated` says whether the card went out with its translation: cards without heal later.
+    deliveries = db.table("deliveries")
+    deliveries.add_column("state", str)  # claimed | sent | skipped (a card no renderer could send)
+    deliveries.add_column("owner", str)  # host:pid:nonce of the process holding the claim
+    deliveries.add_column("claimed_at", float)  # epoch seconds
+    deliveries.add_column("translated", int)
+    db.execute("update deliveries set state = 'sent', translated = 1 where state is null")
+
+
+@migration
+def m009_leases(db: sqlite_utils.Database) -> None:
+    # One holder at a time across processes, e.g. the builder of a digest ("build:<digest key>").
+    db.table("leases").create({"name": str, "owner": str, "expires_at": float}, pk="name")
+
+
+@migration
+def m010_usage_events(db: sqlite_utils.Database) -> None:
+    # What a chat (or a user in it) did that costs money or posts in a group: on-demand builds,
+    # /today posts, questions. Counted over a time span by digest.limits.
+    db.table("usage_events").create(
+        {"id": int, "platform": str, "chat_id": str, "user_id": str, "action": str, "at": float},
+        pk="id",
+    )
+    db.table("usage_events").create_index(["platform", "chat_id", "action", "at"])
+
+
+@migration
+def m011_build_run_errors(db: sqlite_utils.Database) -> None:
     # A build that stopped (the LLM refused the key, the archive could not be written) is still a row,
     # with what it spent and why it stopped.
     db.table("build_runs").add_column("error", str)
@@ -219,6 +255,21 @@ def _database_problem(path: Path, err: sqlite3.DatabaseError) -> str:
     return f"database {path} cannot be opened ({text}); check the file and [storage] database"
 
 
+BUSY_TIMEOUT_SECONDS = 30.0
+
+
+def _retry_locked(action: Callable[[], Any], seconds: float = BUSY_TIMEOUT_SECONDS) -> Any:
+    # Switching to WAL needs an exclusive lock, and SQLite does not always call the busy handler for it.
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            return action()
+        except sqlite3.OperationalError as err:
+            if "locked" not in str(err) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
@@ -238,9 +289,13 @@ class Subscription:
 
 
 class Store:
-    def __init__(self, db: sqlite_utils.Database):
+    def __init__(self, db: sqlite_utils.Database, owner: str | None = None):
         self.db = db
         self.migrate()
+        # This process, as the holder of leases and delivery claims.
+        self.owner = owner or new_owner()
+        self.leases = Leases(db.conn, self.owner)
+        self.deliveries = DeliveryLog(db.conn, self.owner)
 
     @classmethod
     def open(cls, path: str | Path) -> Store:
@@ -249,10 +304,13 @@ class Store:
         path = Path(path)
         check_database_path(path)
         try:
-            conn_db = sqlite_utils.Database(path)
-            # WAL lets the bot read while a build writes; the timeout rides out a concurrent writer.
-            conn_db.conn.execute("PRAGMA busy_timeout = 10000")
-            conn_db.enable_wal()
+            # The timeout rides out concurrent writers (another build, a push, thirty processes opening a
+            # new file at once); it is set on the connection before anything touches the file.
+            conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_SECONDS)
+            conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_SECONDS * 1000)}")
+            conn_db = sqlite_utils.Database(conn)
+            # WAL lets the bot read while a build writes.
+            _retry_locked(lambda: conn.execute("PRAGMA journal_mode = wal"))
             # With WAL, NORMAL never corrupts the file and survives an application crash; only a power cut
             # can lose the last commits, which the next build redoes. It spares a disk flush per summary.
             conn_db.conn.execute("PRAGMA synchronous = NORMAL")
@@ -269,16 +327,28 @@ class Store:
 
     # -- migrations ---------------------------------------------------------------------------
     def migrate(self) -> None:
-        applied_table = self.db.table("_migrations")
-        if not applied_table.exists():
-            self.db.table("_migrations").create({"name": str, "applied_at": str}, pk="name")
-        applied = {row["name"] for row in self.db.table("_migrations").rows}
-        for name, fn in MIGRATIONS:
-            if name in applied:
-                continue
-            with self.db.conn:
-                fn(self.db)
-                self.db.table("_migrations").insert({"name": name, "applied_at": _now()})
+        """Apply the migrations not applied yet, all in one IMMEDIATE transaction: the first process
+        to open a new file takes the write lock and migrates; the others wait for it (busy timeout),
+        then find nothing left to do."""
+        conn = self.db.conn
+        names = [name for name, _ in MIGRATIONS]
+        if self._applied() >= set(names):
+            return  # the common case: no write lock taken at all
+        with immediate(conn):
+            conn.execute("create table if not exists _migrations (name text primary key, applied_at text)")
+            applied = self._applied()
+            for name, fn in MIGRATIONS:
+                if name not in applied:
+                    fn(self.db)
+                    conn.execute("insert into _migrations (name, applied_at) values (?, ?)", [name, _now()])
+
+    def _applied(self) -> set[str]:
+        try:
+            return {row[0] for row in self.db.conn.execute("select name from _migrations")}
+        except sqlite3.OperationalError as err:
+            if "no such table" in str(err):
+                return set()
+            raise
 
     # -- papers -------------------------------------------------------------------------------
     def upsert_papers(self, papers: Iterable[Paper]) -> None:
@@ -359,7 +429,7 @@ class Store:
             "background": texts.background if texts else None,
             "method": texts.method if texts else None,
             "results": texts.results if texts else None,
-            "error": record.error,
+            "error": redact_or_none(record.error),  # an upstream's error page may echo a key
             "prompt_tokens": record.prompt_tokens,
             "completion_tokens": record.completion_tokens,
             "calls": record.calls,
@@ -502,6 +572,19 @@ class Store:
         rows = list(self.db.query(sql + " order by date desc limit 1", params))
         return rows[0]["key"] if rows else None
 
+    def nearest_digest_key(self, cat_key: str, day: date) -> str | None:
+        """The built digest of this category set closest in date to `day`, preferring one with papers
+        (earlier wins a tie)."""
+        rows = list(
+            self.db.query(
+                "select key from digests where category_key = ? order by "
+                "not exists (select 1 from digest_items i where i.digest_key = digests.key), "
+                "abs(julianday(date) - julianday(?)), date limit 1",
+                [cat_key, day.isoformat()],
+            )
+        )
+        return rows[0]["key"] if rows else None
+
     def digest_keys_for_date(self, day: date) -> list[str]:
         return [r["key"] for r in self.db.query("select key from digests where date = ?", [day.isoformat()])]
 
@@ -540,7 +623,7 @@ class Store:
             cursor = self.db.execute(
                 "update subscriptions set active = 0, reason = ?, updated_at = ? "
                 "where platform = ? and chat_id = ? and active = 1",
-                [reason, _now(), platform, str(chat_id)],
+                [redact(reason), _now(), platform, str(chat_id)],
             )
         return cursor.rowcount > 0
 
@@ -562,29 +645,13 @@ class Store:
 
     # -- deliveries ---------------------------------------------------------------------------
     def delivered_parts(self, platform: str, chat_id: str, digest_key: str) -> set[str]:
-        return {
-            row["part"]
-            for row in self.db.query(
-                "select part from deliveries where platform = ? and chat_id = ? and digest_key = ?",
-                [platform, str(chat_id), digest_key],
-            )
-        }
+        """Parts sent, skipped, or claimed by another push that is still alive (see DeliveryLog)."""
+        return self.deliveries.done_parts(platform, chat_id, digest_key)
 
     def record_delivery(
         self, platform: str, chat_id: str, digest_key: str, part: str, message_id: str | int | None
     ) -> None:
-        with self.db.conn:
-            self.db.table("deliveries").insert(
-                {
-                    "platform": platform,
-                    "chat_id": str(chat_id),
-                    "digest_key": digest_key,
-                    "part": part,
-                    "message_id": None if message_id is None else str(message_id),
-                    "delivered_at": _now(),
-                },
-                ignore=True,
-            )
+        self.deliveries.mark_sent(platform, chat_id, digest_key, [part], message_id, translated=[part])
 
     # -- platform state -----------------------------------------------------------------------
     def get_state(self, platform: str, key: str) -> str | None:

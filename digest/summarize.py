@@ -245,9 +245,11 @@ class Summarizer:
     def base_url(self) -> str:
         return str(self.client.base_url).rstrip("/")
 
+    def _secret(self) -> str | None:
+        return self.client.api_key if isinstance(self.client.api_key, str) else None
+
     def _unusable(self, err: openai.OpenAIError) -> LLMUnusable | None:
-        secret = self.client.api_key if isinstance(self.client.api_key, str) else None
-        problem = classify_failure(err, self.base_url, self.model, secret)
+        problem = classify_failure(err, self.base_url, self.model, self._secret())
         if problem is not None and self.unusable is None:
             self.unusable = problem
         return self.unusable if problem is not None else None
@@ -276,7 +278,10 @@ class Summarizer:
             if unusable is not None:
                 raise unusable from None
             if isinstance(err, openai.APIStatusError):
-                return self._failed(paper, f"LLM HTTP {err.status_code}", usage)
+                # The provider's own words (quota, overload) tell the operator what to fix; the store
+                # redacts them, since a gateway's error page may echo the request's key.
+                detail = provider_message(err, self._secret())
+                return self._failed(paper, f"LLM HTTP {err.status_code}: {detail}", usage)
             if isinstance(err, openai.APITimeoutError):
                 return self._failed(paper, "LLM request timed out", usage)
             return self._failed(paper, f"LLM error: {type(err).__name__}", usage)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
@@ -201,7 +202,8 @@ async def test_today_without_announcement_offers_the_latest(bot: Bot) -> None:
 
 async def test_a_build_failure_is_reported(bot: Bot, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.CRITICAL)
-    interaction = await bot.fake.slash(bot.channel, "digest", "date", day="2026-02-10")
+    # A manager may have a never-built date built (a plain member gets the nearest digest instead).
+    interaction = await bot.fake.slash(bot.channel, "digest", "date", day="2026-02-10", permissions=MANAGER)
     await bot.fake.wait_for(lambda: interaction.followups, timeout=30)
     assert "2026-02-10" in interaction.followups[0]["content"]
 
@@ -378,3 +380,33 @@ async def test_the_daily_push_from_a_running_bot(bot: Bot) -> None:
     assert press.messages()[0]["ephemeral"]
     assert press.messages()[0]["embeds"][0]["title"] == seed_digest().items[0].paper.title
     assert bot.fake.violations == []
+
+
+async def test_a_refused_card_or_a_proxy_403_never_stops_or_unsubscribes(
+    fake: FakeDiscord, tmp_path: Path
+) -> None:
+    store = Store.open(tmp_path / "data" / "digest.db")
+    digest = seed_store(store)
+    channel = fake.add_channel("digest")
+    store.subscribe("discord", channel, ["cs.SD", "eess.AS"], title="digest")
+    store.close()
+    runtime, service = await start_bot(fake, tmp_path, receive=False)
+    try:
+        fake.proxy_errors["/channels"] = 403  # a proxy's page: not Discord's 50001
+        assert await runtime.push(SEED_DAY) == 0
+        assert service.store.get_subscription("discord", channel).active
+        fake.proxy_errors.clear()
+        # The server's AutoMod blocks a word in one paper's abstract translation: its message of cards
+        # goes out again as titles and links, and the digest reaches the channel.
+        blocked = re.search(r"[\u4e00-\u9fff]{6}", digest.items[3].summary.translation)[0]
+        fake.automod_words.add(blocked)
+        assert await runtime.push(SEED_DAY) == 2
+        _header, cards = fake.messages[channel]
+        assert [e["title"] for e in cards["embeds"]] == [i.paper.title for i in digest.items]
+        assert all("description" not in e or not e["description"] for e in cards["embeds"])
+        assert await runtime.push(SEED_DAY) == 0
+        assert len(fake.edits) == 0  # healing tried the full cards once; AutoMod refused; left as is
+    finally:
+        await runtime.stop()
+        service.store.close()
+    assert fake.violations == []

@@ -20,6 +20,7 @@ from discord import app_commands
 from adapters.discord import render
 from adapters.discord.texts import TEXTS
 from config.settings import ConfigError, check_categories, parse_date
+from digest.limits import ChatLimits
 from digest.models import Digest
 from digest.ports import DigestSource
 from digest.store import Store
@@ -149,6 +150,15 @@ class DigestGroup(app_commands.Group):
             await bot.notice(interaction, "bad_categories", error=str(err)[:300])
             return
         chosen = chosen or list(bot.options.categories)
+        refusal = (
+            bot.limits.check_subscription(PLATFORM, str(interaction.channel_id), chosen)
+            if bot.limits
+            else None
+        )
+        if refusal is not None:
+            log.info("discord channel %s: subscribe refused (%s)", interaction.channel_id, refusal.reason)
+            await bot.notice(interaction, refusal.reason, limit=refusal.limit)
+            return
         channel = interaction.channel
         title = "#" + getattr(channel, "name", "") if getattr(channel, "name", None) else ""
         if interaction.guild is not None:
@@ -203,7 +213,14 @@ class DigestGroup(app_commands.Group):
 
 
 class DigestBot(discord.Client):
-    def __init__(self, store: Store, service: DigestSource, options: BotOptions, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        store: Store,
+        service: DigestSource,
+        options: BotOptions,
+        limits: ChatLimits | None = None,
+        **kwargs: Any,
+    ) -> None:
         # A text-only bot: discord.py's warnings about missing voice libraries are noise in its log.
         discord.VoiceClient.warn_nacl = False
         discord.VoiceClient.warn_dave = False
@@ -213,6 +230,7 @@ class DigestBot(discord.Client):
         self.store = store
         self.service = service
         self.options = options
+        self.limits = limits
         self.tree = app_commands.CommandTree(self)
         self.tree.add_command(DigestGroup(self))
         self.tree.on_error = self.on_command_error  # type: ignore[method-assign]
@@ -255,10 +273,17 @@ class DigestBot(discord.Client):
     # -- answers ------------------------------------------------------------------------------------
     async def answer_digest(self, interaction: discord.Interaction, day: date, *, today: bool) -> None:
         categories = self.channel_categories(interaction)
+        if today and interaction.guild_id is not None and not self._today_allowed(interaction):
+            minutes = f"{self.limits.settings.today_cooldown_minutes:g}" if self.limits else "0"
+            await self.notice(interaction, "today_cooldown", minutes=minutes)
+            return
         await interaction.response.defer(thinking=True)  # a build can take minutes
         opts = self.options
         when = {"day": day.isoformat(), "at": opts.publish_at, "tz": opts.timezone}
         digest = self.service.get_digest(day, categories)
+        if digest is not None:
+            # Stored, but maybe still being summarized by a build: wait for it rather than show abstracts.
+            digest = await self.service.ensure_digest(day, categories)
         if digest is None and not opts.published(day):
             latest = self.service.latest_digest(categories, on_or_before=day, non_empty=True)
             if latest is None:
@@ -268,6 +293,15 @@ class DigestBot(discord.Client):
             await self.send_digest(interaction, latest, note)
             return
         if digest is None:
+            refused = self._on_demand_refusal(interaction)
+            if refused is not None:
+                nearest = self.service.nearest_digest(day, categories)
+                if nearest is None:
+                    await self.notice(interaction, "not_built_none", day=day.isoformat())
+                    return
+                note = self.text(refused, day=day.isoformat(), nearest=nearest.date.isoformat())
+                await self.send_digest(interaction, nearest, note)
+                return
             try:
                 digest = await self.service.ensure_digest(day, categories)
             except Exception:
@@ -283,6 +317,23 @@ class DigestBot(discord.Client):
             else:
                 note = self.text("nothing_yet", day=day.isoformat())
         await self.send_digest(interaction, digest, note)
+
+    def _today_allowed(self, interaction: discord.Interaction) -> bool:
+        if self.limits is None or interaction.channel_id is None:
+            return True
+        return self.limits.take_today_post(PLATFORM, str(interaction.channel_id), str(interaction.user.id))
+
+    def _on_demand_refusal(self, interaction: discord.Interaction) -> str | None:
+        """None if this member may have a never-built date built here now (and it is counted); else the
+        text key saying why not. Builds cost LLM calls and arXiv requests: managers only, a few a day."""
+        if self.limits is None:
+            return None
+        if interaction.guild_id is None or not interaction.permissions.manage_channels:
+            return "not_built_member"
+        channel = str(interaction.channel_id)
+        if not self.limits.take_on_demand_build(PLATFORM, channel, str(interaction.user.id)):
+            return "not_built_limit"
+        return None
 
     async def send_digest(self, interaction: discord.Interaction, digest: Digest, note: str | None) -> None:
         for message in render.digest_messages(digest, note=note):

@@ -6,6 +6,7 @@ here (at a sentence, with an ellipsis) and embeds are packed into messages by co
 
 from __future__ import annotations
 
+import logging
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
@@ -15,6 +16,8 @@ import discord
 
 from digest.markdown import empty_notice, header_lines
 from digest.models import Digest, DigestItem, Paper, Summary
+
+log = logging.getLogger(__name__)
 
 # Discord's limits (https://discord.com/developers/docs/resources/message#embed-object-embed-limits).
 TITLE_MAX = 256
@@ -74,7 +77,10 @@ def labels(language: str) -> dict[str, str]:
 
 # -- text ------------------------------------------------------------------------------------------
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+# Controls, zero-width space, direction marks and bidi overrides/isolates (which can make text read
+# backwards). The zero-width joiner and non-joiner (U+200C, U+200D) stay: emoji and scripts such as
+# Persian and the Indic ones need them.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
 # A sentence ends at . ! ? (followed by a space or the end) or at CJK full stops; a line break too.
 _SENTENCE_END = re.compile(r"(?:[.!?][\"')\]]?(?=\s)|[。！？；][”」』）]?|\n)")
 
@@ -87,14 +93,27 @@ def clean(text: str | None) -> str:
     return _CONTROL.sub("", text).strip()
 
 
-_MASKED_LINK = re.compile(r"\[([^\]\n]{0,300})\]\(\s*<?([^)\s>]{1,2000})>?\s*\)")
+# Discord's masked-link syntax, as its parser (simple-markdown) reads it: one level of brackets in the
+# text, balanced parentheses in the target, an optional <...> around it and an optional "title".
+_MASKED_LINK = re.compile(
+    r"\[((?:\[[^\]\n]*\]|[^\[\]\n]|\](?=[^\[\n]*\])){0,300})\]"
+    r"\(\s*<?((?:\([^)\s]*\)|[^\s\\()<>]|\\.){1,2000}?)>?(?:\s+[\"'][^\n]*?[\"'])?\s*\)"
+)
+
+
+def _unmask(match: re.Match[str]) -> str:
+    label, url = match[1].strip(), match[2]
+    return url if not label or label == url else f"{label} ({url})"
 
 
 def defuse(text: str) -> str:
     """Text that came from outside (an abstract, or the LLM's Markdown written from one): no pings, and
     no masked links, so a link always shows where it goes (a paper cannot dress a phishing URL up as
     'PDF')."""
-    text = _MASKED_LINK.sub(lambda m: f"{m[1]} ({m[2]})" if m[1].strip() else m[2], text)
+    for _ in range(3):  # a link inside a link's text comes out at the next pass
+        text, found = _MASKED_LINK.subn(_unmask, text)
+        if not found:
+            break
     return discord.utils.escape_mentions(text)
 
 
@@ -298,23 +317,52 @@ def digest_messages(
 ) -> list[OutMessage]:
     """The header message, then the cards packed into as few messages as the limits allow. Parts in
     `skip` (already delivered) are left out; the cards keep their position numbers."""
-    lab = labels(digest.language)
     messages: list[OutMessage] = []
     if "header" not in skip:
         messages.append(OutMessage(parts=["header"], embeds=[header_embed(digest, note)]))
+    messages.extend(
+        pack(card_blocks(digest, [i.paper.base_id for i in digest.items if i.paper.base_id not in skip]))
+    )
+    return messages
+
+
+def card_blocks(digest: Digest, parts: Sequence[str]) -> list[tuple[str, discord.Embed, Button | None]]:
+    """(part, embed, button) for the cards of these parts, in the digest's order, numbered by their
+    position in the whole digest. A card that cannot be rendered becomes title and link (logged)."""
+    lab = labels(digest.language)
+    wanted = set(parts)
     total = len(digest.items)
     blocks = []
     for position, item in enumerate(digest.items, start=1):
-        if item.paper.base_id in skip:
+        if item.paper.base_id not in wanted:
             continue
-        embed = paper_embed(item, position, total, digest.language)
+        try:
+            embed = paper_embed(item, position, total, digest.language)
+        except Exception:  # hostile input must not stop everyone's digest
+            log.exception(
+                "discord: card of %s cannot be rendered; sending title and link", item.paper.base_id
+            )
+            embed = minimal_embed(item.paper)
         try:
             button = Button(label=f"{lab['button']} {position}", custom_id=breakdown_custom_id(item.paper))
         except ValueError:
             button = None
         blocks.append((item.paper.base_id, embed, button))
-    messages.extend(pack(blocks))
-    return messages
+    return blocks
+
+
+def minimal_embed(paper: Paper) -> discord.Embed:
+    """A card that always renders: the title, linked to arXiv when the id makes a valid URL."""
+    title = (
+        cut(escape(one_line(paper.title)), TITLE_MAX)
+        or cut(one_line(paper.versioned_id), TITLE_MAX)
+        or "arXiv"
+    )
+    return discord.Embed(title=title, url=_safe_url(paper.abs_url), color=COLOR)
+
+
+def has_translation(item: DigestItem) -> bool:
+    return bool(item.summary and clean(item.summary.translation))
 
 
 def breakdown_embeds(paper: Paper, summary: Summary | None, language: str) -> list[list[discord.Embed]]:

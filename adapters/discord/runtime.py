@@ -15,6 +15,7 @@ import discord
 from adapters.discord.app import PLATFORM, BotOptions, DigestBot, DigestSource
 from adapters.discord.push import push_digest
 from config.settings import ConfigError
+from digest.limits import ChatLimits
 from digest.store import Store
 
 log = logging.getLogger(__name__)
@@ -27,8 +28,16 @@ def commands_hash(payload: list[dict]) -> str:
 class DiscordRuntime:
     name = PLATFORM
 
-    def __init__(self, token: str, store: Store, service: DigestSource, options: BotOptions) -> None:
+    def __init__(
+        self,
+        token: str,
+        store: Store,
+        service: DigestSource,
+        options: BotOptions,
+        limits: ChatLimits | None = None,
+    ) -> None:
         self._token = token
+        self.limits = limits
         self.store = store
         self.service = service
         self.options = options
@@ -38,7 +47,7 @@ class DiscordRuntime:
     async def start(self, receive: bool = True) -> None:
         """Log in over REST. With receive=True also sync the commands (if changed) and connect to the
         gateway in the background; without it (a one-off push) no gateway connection is made."""
-        self.client = DigestBot(self.store, self.service, self.options)
+        self.client = DigestBot(self.store, self.service, self.options, self.limits)
         try:
             await self.client.login(self._token)
         except discord.LoginFailure:

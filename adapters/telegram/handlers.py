@@ -24,7 +24,9 @@ from telegram.ext import (
 
 from adapters.telegram.buttons import HIDE, deep_link, parse_callback, parse_start_payload
 from adapters.telegram.ports import PLATFORM, BotOptions, DigestSource
+from adapters.telegram.push import chat_gone
 from adapters.telegram.render import (
+    cut_plain,
     render_breakdown_messages,
     render_card,
     render_digest,
@@ -33,6 +35,7 @@ from adapters.telegram.render import (
 from adapters.telegram.sending import edit, send
 from adapters.telegram.texts import text
 from config.settings import ConfigError, check_categories
+from digest.limits import ChatLimits
 from digest.models import DigestItem
 from digest.store import Store
 
@@ -53,8 +56,11 @@ def parse_categories(args: list[str]) -> list[str]:
 
 
 class TelegramHandlers:
-    def __init__(self, store: Store, service: DigestSource, options: BotOptions):
+    def __init__(
+        self, store: Store, service: DigestSource, options: BotOptions, limits: ChatLimits | None = None
+    ):
         self.store, self.service, self.options = store, service, options
+        self.limits = limits
 
     def register(self, application: Application) -> None:
         def command(names: str | list[str], callback) -> CommandHandler:
@@ -75,7 +81,7 @@ class TelegramHandlers:
         chat = update.effective_chat
         if chat is None:
             return
-        await context.bot.send_message(chat.id, text)
+        await context.bot.send_message(chat.id, cut_plain(text))
 
     async def _may_change(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
         chat, message = update.effective_chat, update.effective_message
@@ -145,6 +151,11 @@ class TelegramHandlers:
         if not categories:
             existing = self.store.get_subscription(PLATFORM, str(chat.id))
             categories = list(existing.categories if existing else self.options.categories)
+        refusal = self.limits.check_subscription(PLATFORM, str(chat.id), categories) if self.limits else None
+        if refusal is not None:
+            log.info("telegram chat %s: /subscribe refused (%s)", chat.id, refusal.reason)
+            await self._reply(update, context, self.t(refusal.reason, limit=refusal.limit))
+            return
         self.store.subscribe(PLATFORM, str(chat.id), categories, _chat_title(chat))
         log.info("telegram chat %s (%s) subscribed to %s", chat.id, chat.type, ",".join(categories))
         await self._reply(update, context, self.t("subscribed", what=self._describe(categories)))
@@ -174,6 +185,9 @@ class TelegramHandlers:
         chat = update.effective_chat
         if chat is None:
             return
+        if chat.type != ChatType.PRIVATE and not self._today_allowed(chat):
+            await self._note_privately(update, context, self.t("today_cooldown", minutes=self._cooldown()))
+            return
         subscription = self.store.get_subscription(PLATFORM, str(chat.id))
         categories = list(subscription.categories if subscription else self.options.categories)
         today = self.options.today()
@@ -184,6 +198,24 @@ class TelegramHandlers:
             return
         for _part, message in render_digest(digest):
             await send(context.bot, chat.id, message)
+
+    def _cooldown(self) -> str:
+        return f"{self.limits.settings.today_cooldown_minutes:g}" if self.limits else "0"
+
+    def _today_allowed(self, chat: Chat) -> bool:
+        """A group or channel gets the digest posted at most once per today_cooldown_minutes."""
+        return self.limits is None or self.limits.take_today_post(PLATFORM, str(chat.id))
+
+    async def _note_privately(self, update: Update, context: ContextTypes.DEFAULT_TYPE, note: str) -> None:
+        """Tell the asker, not the whole group; a user who never started the bot cannot be told."""
+        user = update.effective_user
+        if user is None or user.is_bot:
+            log.info("telegram: %s", note)
+            return
+        try:
+            await context.bot.send_message(user.id, cut_plain(note))
+        except (Forbidden, BadRequest) as err:
+            log.info("telegram: could not tell user %s privately (%s)", user.id, err.message)
 
     # -- the breakdown button -----------------------------------------------------------------
     async def button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -248,10 +280,16 @@ class TelegramHandlers:
 
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         err = context.error
-        if isinstance(err, Forbidden) and isinstance(update, Update) and update.effective_chat is not None:
+        if (
+            isinstance(err, TelegramError)
+            and chat_gone(err)
+            and isinstance(update, Update)
+            and update.effective_chat is not None
+        ):
             chat_id = str(update.effective_chat.id)
-            if self.store.deactivate(PLATFORM, chat_id, f"403 on send: {err.message}"):
-                log.warning("telegram chat %s deactivated: 403 %s", chat_id, err.message)
+            reason = f"{403 if isinstance(err, Forbidden) else 400} on send: {err.message}"
+            if self.store.deactivate(PLATFORM, chat_id, reason):
+                log.warning("telegram chat %s deactivated: %s", chat_id, reason)
             return
         if isinstance(err, TelegramError):
             log.warning("telegram update failed: %s", err)

@@ -8,15 +8,18 @@ text after parsing), so a message that passes here always passes there.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from html import escape
 from zoneinfo import ZoneInfo
 
 from adapters.telegram.buttons import HIDE, SHOW, callback_data
 from adapters.telegram.markdown_html import markdown_to_html
 from digest.models import Digest, DigestItem, Paper, Summary
+
+log = logging.getLogger(__name__)
 
 MAX_MESSAGE = 4096
 MAX_TITLE = 400  # characters of a title shown on a card
@@ -62,12 +65,28 @@ class Button:
     url: str | None = None
 
 
+# Bidirectional overrides and isolates: text from outside could use them to make a line read backwards
+# (a URL or a name shown reversed). The zero-width joiner and non-joiner stay: emoji and scripts such as
+# Persian and the Indic ones need them.
+_BIDI = re.compile("[\u202a-\u202e\u2066-\u2069]")
+
+
+def strip_bidi(text: str) -> str:
+    return _BIDI.sub("", text)
+
+
 @dataclass(frozen=True)
 class Message:
-    """One Telegram message: HTML text (parse_mode=HTML) and rows of inline buttons."""
+    """One Telegram message: HTML text (parse_mode=HTML) and rows of inline buttons. Every message is
+    built here, so this is where bidi overrides are taken out, whatever text they came with."""
 
     text: str
     buttons: tuple[tuple[Button, ...], ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "text", strip_bidi(self.text))
+        rows = tuple(tuple(replace(b, text=strip_bidi(b.text)) for b in row) for row in self.buttons)
+        object.__setattr__(self, "buttons", rows)
 
 
 def tg_len(text: str) -> int:
@@ -82,6 +101,15 @@ def _plain(text: str) -> str:
 
 def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def cut_plain(text: str, limit: int = MAX_MESSAGE) -> str:
+    """A plain-text reply cut to fit one message (an over-long command's echo, an error listing)."""
+    if tg_len(text) <= limit:
+        return text
+    while tg_len(text) > limit - 1:
+        text = text[: max(0, len(text) - max(1, (tg_len(text) - limit + 1)))]
+    return text.rstrip() + "…"
 
 
 def fit(render: Callable[[str], str], text: str, limit: int = MAX_MESSAGE) -> str:
@@ -180,11 +208,31 @@ def render_card(item: DigestItem, language: str) -> Message:
     return Message(text, card_buttons(item, language))
 
 
+def render_minimal_card(paper: Paper) -> Message:
+    """A card that always renders: the title linked to arXiv. For a paper whose full card cannot be
+    made (an id no button accepts, a head too long to fit), so one bad paper never stops a push."""
+    title = escape(_clip(_plain(paper.title), MAX_TITLE), quote=False) or escape(paper.versioned_id)
+    return Message(f'<b><a href="{escape(paper.abs_url)}">{title}</a></b>')
+
+
+def render_card_or_minimal(item: DigestItem, language: str) -> Message:
+    try:
+        return render_card(item, language)
+    except ValueError:
+        log.warning("paper %s: its card cannot be rendered; sending title and link only", item.paper.base_id)
+        return render_minimal_card(item.paper)
+
+
 def render_digest(digest: Digest) -> list[tuple[str, Message]]:
     """The whole push for one chat, as (part, message): the delivery log's part names."""
     parts = [("header", render_header(digest))]
-    parts += [(item.paper.base_id, render_card(item, digest.language)) for item in digest.items]
+    parts += [(item.paper.base_id, render_card_or_minimal(item, digest.language)) for item in digest.items]
     return parts
+
+
+def has_translation(item: DigestItem) -> bool:
+    """Whether the item's card shows the translation (else the original abstract, healed later)."""
+    return bool(item.summary and item.summary.translation.strip())
 
 
 # -- the detailed breakdown -------------------------------------------------------------------

@@ -24,6 +24,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "settings_on": "本聊天接收{what}。",
         "settings_off": "本聊天未订阅。/subscribe 可接收{what}；也可指定其他分类。",
         "no_digest": "{categories} 还没有生成过日报。",
+        "too_many_categories": "每个订阅最多 {limit} 个分类，请少选几个。",
+        "too_many_sets": "本机器人的分类组合已达上限（{limit} 种）：请选用已有的分类组合，或使用默认分类。",
+        "today_cooldown": "日报刚刚在该群发过；{minutes} 分钟内不再重复发送。",
     },
     "en": {
         "admin_only": "Only this group's admins can change its subscription.",
@@ -47,6 +50,12 @@ TEXTS: dict[str, dict[str, str]] = {
         "settings_on": "This chat gets {what}.",
         "settings_off": "This chat is not subscribed. /subscribe gets {what}; name categories to choose others.",
         "no_digest": "No digest of {categories} has been built yet.",
+        "too_many_categories": "At most {limit} categories per subscription; please choose fewer.",
+        "too_many_sets": (
+            "This bot serves its maximum of {limit} different category sets: pick a set already in use, "
+            "or the default one."
+        ),
+        "today_cooldown": "The digest was posted in that chat moments ago; it is posted at most once every {minutes} minutes.",
     },
 }
 

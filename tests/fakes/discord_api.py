@@ -190,6 +190,9 @@ class FakeDiscord:
         self.command_puts = 0
         self.interactions: dict[str, Interaction] = {}
         self.violations: list[str] = []
+        self.proxy_errors: dict[str, int] = {}  # path prefix (after /api/v10) -> status, e.g. "/webhooks"
+        self.automod_words: set[str] = set()  # a server's AutoMod blocks channel posts holding these
+        self.edits: list[dict] = []  # channel message edits: channel_id, message_id, payload
         self.requests: list[tuple[str, str]] = []
         self.identified = 0
         self.app_permissions = BOT  # the bot's permissions in every channel, as interactions report them
@@ -251,6 +254,7 @@ class FakeDiscord:
         r.add_get(p + "/channels/{cid}", self._get_channel)
         r.add_post(p + "/channels/{cid}/messages", self._post_message)
         r.add_get(p + "/channels/{cid}/messages", self._list_messages)
+        r.add_patch(p + "/channels/{cid}/messages/{mid}", self._edit_message)
         self._runner, self.port = await serve_local(app)
         return self
 
@@ -328,6 +332,17 @@ class FakeDiscord:
     @web.middleware
     async def _middleware(self, request: web.Request, handler: Any) -> web.StreamResponse:
         self.requests.append((request.method, request.path))
+        for prefix, status in self.proxy_errors.items():
+            if request.method != "GET" and request.path.startswith(API_PREFIX + prefix):
+                # A proxy refusing the call with a page that echoes the request line and headers
+                # (the bot token in Authorization, an interaction token in a webhook path).
+                headers = "; ".join(f"{k}: {v}" for k, v in request.headers.items())
+                self._touch()
+                return web.Response(
+                    text=f"{status} denied by proxy: {request.method} {request.path} ({headers})",
+                    status=status,
+                    content_type="text/plain",
+                )
         needs_auth = request.path.startswith(API_PREFIX) and not (
             request.path.startswith(API_PREFIX + "/interactions/")
             or request.path.startswith(API_PREFIX + "/webhooks/")
@@ -567,10 +582,42 @@ class FakeDiscord:
         problems = check_message(payload)
         if problems:
             return self._error(400, 50035, "Invalid Form Body", "; ".join(problems))
+        text = json.dumps(payload, ensure_ascii=False)
+        if any(word in text for word in self.automod_words):
+            self._touch()
+            return _json({"code": 200000, "message": "Message was blocked by AutoMod"}, status=400)
         message = self._message(channel_id, payload)
         self.messages[channel_id].append(message)
         self._touch()
         return _json(message)
+
+    async def _edit_message(self, request: web.Request) -> web.Response:
+        """PATCH a channel message as Discord does: only the bot's own, only what the payload names,
+        checked against the same limits as a new message."""
+        channel_id = request.match_info["cid"]
+        refused = self._channel_error(channel_id)
+        if refused is not None:
+            return refused
+        target = next((m for m in self.messages[channel_id] if m["id"] == request.match_info["mid"]), None)
+        if target is None:
+            return self._error(404, 10008, "Unknown Message")
+        if target["author"]["id"] != self.bot_user["id"]:
+            return self._error(403, 50005, "Cannot edit a message authored by another user")
+        payload = await self._payload(request)
+        merged = {key: payload.get(key, target.get(key)) for key in ("content", "embeds", "components")}
+        problems = check_message(merged)
+        if problems:
+            return self._error(400, 50035, "Invalid Form Body", "; ".join(problems))
+        if any(word in json.dumps(payload, ensure_ascii=False) for word in self.automod_words):
+            self._touch()
+            return _json({"code": 200000, "message": "Message was blocked by AutoMod"}, status=400)
+        for key in ("content", "embeds", "components"):
+            if key in payload:
+                target[key] = payload[key] if payload[key] is not None else ([] if key != "content" else "")
+        target["edited_timestamp"] = _now()
+        self.edits.append({"channel_id": channel_id, "message_id": target["id"], "payload": payload})
+        self._touch()
+        return _json(target)
 
     # -- gateway ------------------------------------------------------------------------------------------
     def _guild_payload(self) -> dict:

@@ -66,6 +66,7 @@ class FakeLLM:
     models_status: int = 200
     received: int = 0  # chat completion requests that reached the server, refused ones included
     in_flight: int = 0
+    echo_errors: bool = False  # error messages repeat the request's path and Authorization header
     max_in_flight: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -154,7 +155,12 @@ class FakeLLM:
             with self._lock:
                 self.in_flight -= 1
         if status != 200:
-            return _error(status, content or "The server had an error.", "server_error")
+            message = content or "The server had an error."
+            if self.echo_errors:  # like a gateway that prints the request it refused
+                message += (
+                    f" (request: POST {request.path}, Authorization: {request.headers.get('Authorization')})"
+                )
+            return _error(status, message, "server_error")
         prompt_tokens = sum(len(str(m.get("content", ""))) for m in body["messages"]) // 4
         return web.json_response(
             {

@@ -370,6 +370,7 @@ class FakeTelegram:
         self.errors: list[tuple[str, int, str]] = []  # (method, code, description) of refused calls
         self.calls: list[str] = []  # method names, in order
         self.rate_limited = 0  # 429s answered
+        self.proxy_errors: dict[str, int] = {}  # method -> status answered by a 'proxy' echoing the URL
         self._updates: list[dict[str, Any]] = []
         self._update_ids = itertools.count(1)
         self._message_ids: dict[int, itertools.count] = {}
@@ -570,6 +571,17 @@ class FakeTelegram:
     # -- HTTP ---------------------------------------------------------------------------------
     async def _handle(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
+        if method in self.proxy_errors:
+            # A proxy (or a local Bot API server) in front of Telegram refusing the call with its own
+            # page, which echoes the request line and headers: the token is in the path.
+            self.calls.append(method)
+            self.errors.append((method, self.proxy_errors[method], "proxy page"))
+            headers = "\n".join(f"{k}: {v}" for k, v in request.headers.items())
+            page = (
+                f"<html><body><h1>{self.proxy_errors[method]} Forbidden by proxy</h1>"
+                f"<p>{request.method} {request.path_qs}</p><pre>{headers}</pre></body></html>"
+            )
+            return web.Response(text=page, status=self.proxy_errors[method], content_type="text/html")
         if request.match_info["token"] != self.token:
             return web.json_response(
                 {"ok": False, "error_code": 401, "description": "Unauthorized"}, status=401
