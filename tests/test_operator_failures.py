@@ -57,13 +57,13 @@ def test_a_refused_key_stops_the_build_at_the_first_answer(seed_arxiv, fake_llm,
     assert project.post(DAY).read_bytes() == SEED_POST.read_bytes()
 
 
-def test_an_unknown_model_names_the_setting(seed_arxiv, fake_llm, make_project):
+def test_an_unknown_model_names_the_setting(seed_arxiv, fake_llm, make_project, cli):
     _, arxiv_server = seed_arxiv
     llm, llm_server = fake_llm
     llm.models = ["gpt-4o", "llama3.1:8b"]
     project = make_project(arxiv_server.url, llm_server.url)
 
-    result = project.run("build", "--date", DAY)
+    result = cli(project, "build", "--date", DAY)
 
     assert result.returncode == 2, result.stderr
     assert "no model 'gpt-4o-mini'" in result.stderr and "set [llm] model" in result.stderr
@@ -183,10 +183,10 @@ def test_tokens_are_recorded_when_the_archive_write_fails_after_the_llm_was_paid
 # -- arXiv ----------------------------------------------------------------------------------------
 
 
-def test_arxiv_offline_hints_at_the_network_a_proxy_and_the_url(tmp_path, make_project):
+def test_arxiv_offline_hints_at_the_network_a_proxy_and_the_url(make_project, cli):
     project = make_project("http://127.0.0.1:9")
 
-    result = project.run("build", "--date", DAY)
+    result = cli(project, "build", "--date", DAY)
 
     assert result.returncode == 1
     assert "arXiv API unreachable at http://127.0.0.1:9/api/query" in result.stderr
