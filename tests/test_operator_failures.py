@@ -159,6 +159,24 @@ def test_an_archive_dir_that_is_a_file(seed_arxiv, fake_llm, make_project, cli):
     )
 
 
+# sysfs refuses new files even to root, so these show an unwritable place wherever the tests run (Linux).
+@pytest.mark.parametrize(
+    ("storage", "message"),
+    [
+        ('database = "/sys/digest.db"', "database folder /sys is not writable (Permission denied)"),
+        ('archive_dir = "/sys"', "archive_dir /sys is not writable (Permission denied)"),
+    ],
+)
+def test_an_unwritable_place(storage, message, seed_arxiv, fake_llm, make_project, cli):
+    arxiv, llm, project = _storage_project(
+        seed_arxiv, fake_llm, make_project, extra=f"[storage]\n{storage}\n"
+    )
+
+    result = cli(project, "build", "--date", DAY)
+
+    _refused_before_spending(result, arxiv, llm, message, "give this user write access")
+
+
 def test_tokens_are_recorded_when_the_archive_write_fails_after_the_llm_was_paid(
     seed_arxiv, fake_llm, make_project
 ):
