@@ -28,7 +28,7 @@ from digest.markdown import render_post
 from digest.models import Digest, Paper, Summary, SummaryRecord, Window, category_key, split_version
 from digest.storage import StorageError, check_archive_dir
 from digest.store import Store
-from digest.summarize import LLMUnusable, Summarizer
+from digest.summarize import Summarizer
 from digest.window import late_since, select_papers, window_for
 
 log = logging.getLogger(__name__)
@@ -427,8 +427,13 @@ class DigestService:
             report.abstract_only += record.status != "failed" and record.source == "abstract"
         problems = [o for o in outcomes if isinstance(o, BaseException)]
         if problems:
-            unusable = [p for p in problems if isinstance(p, LLMUnusable)]
-            raise (unusable or problems)[0]
+            unusable = summarizer.unusable
+            if unusable is not None:  # one error shared by every paper it stopped: counted once
+                report.llm_calls += unusable.calls
+                report.prompt_tokens += unusable.prompt_tokens
+                report.completion_tokens += unusable.completion_tokens
+                raise unusable
+            raise problems[0]
         if fulltext_down():
             log.warning(
                 "arXiv full texts kept failing: the remaining papers' breakdowns used their abstracts"

@@ -57,6 +57,9 @@ class LLMUnusable(RuntimeError):
     def __init__(self, problem: str, fix: str):
         super().__init__(f"{problem}; {fix}")
         self.problem, self.fix = problem, fix
+        # What the papers that ended in this error spent (requests answered, tokens), for the build's
+        # record: a refused request was still sent.
+        self.calls = self.prompt_tokens = self.completion_tokens = 0
 
 
 class LLMRefused(LLMUnusable):
@@ -276,6 +279,9 @@ class Summarizer:
         except openai.OpenAIError as err:
             unusable = self._unusable(err)
             if unusable is not None:
+                unusable.calls += usage.calls
+                unusable.prompt_tokens += usage.prompt_tokens
+                unusable.completion_tokens += usage.completion_tokens
                 raise unusable from None
             if isinstance(err, openai.APIStatusError):
                 # The provider's own words (quota, overload) tell the operator what to fix; the store

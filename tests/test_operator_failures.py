@@ -57,6 +57,25 @@ def test_a_refused_key_stops_the_build_at_the_first_answer(seed_arxiv, fake_llm,
     assert project.post(DAY).read_bytes() == SEED_POST.read_bytes()
 
 
+def test_without_a_model_list_the_first_refused_answer_stops_the_build(
+    seed_arxiv, fake_llm, make_project, cli
+):
+    """A server with no model list gives the preflight nothing: the first 401 of the papers stops it."""
+    _, arxiv_server = seed_arxiv
+    llm, llm_server = fake_llm
+    llm.models_status = 404
+    llm.api_keys = {"sk-the-right-key"}
+    project = make_project(arxiv_server.url, llm_server.url)
+
+    result = cli(project, "build", "--date", DAY)
+
+    assert result.returncode == 2, result.stderr
+    assert "refused the API key" in result.stderr and "set OPENAI_API_KEY" in result.stderr
+    assert "summary failed" not in result.stderr
+    assert 1 <= llm.received <= CONCURRENCY  # the papers in flight, none after the first refusal
+    assert _build_runs(project)[0][0] == llm.received
+
+
 def test_an_unknown_model_names_the_setting(seed_arxiv, fake_llm, make_project, cli):
     _, arxiv_server = seed_arxiv
     llm, llm_server = fake_llm

@@ -98,13 +98,13 @@ class FakeLLM:
         return None
 
     async def _models(self, request: web.Request) -> web.Response:
+        with self._lock:
+            self.models_listed += 1
+        if self.models_status == 404:  # no such route: answered before any key is looked at
+            return _error(404, "Not Found", "invalid_request_error")
         refused = self._refused_key(request)
         if refused is not None:
             return refused
-        with self._lock:
-            self.models_listed += 1
-        if self.models_status == 404:
-            return _error(404, "Not Found", "invalid_request_error")
         if self.models_status == 403:
             return _error(
                 403,
