@@ -589,8 +589,13 @@ class Store:
         return [r["key"] for r in self.db.query("select key from digests where date = ?", [day.isoformat()])]
 
     def record_build(self, row: dict) -> None:
+        row = {
+            **row,
+            "error": redact_or_none(row.get("error")),
+            "finished_at": _now(),
+        }  # may quote an upstream
         with self.db.conn:
-            self.db.table("build_runs").insert({**row, "finished_at": _now()})
+            self.db.table("build_runs").insert(row)
 
     # -- subscriptions ------------------------------------------------------------------------
     def subscribe(self, platform: str, chat_id: str, categories: Iterable[str], title: str = "") -> None:
