@@ -65,15 +65,19 @@ def test_without_a_model_list_the_first_refused_answer_stops_the_build(
     llm, llm_server = fake_llm
     llm.models_status = 404
     llm.api_keys = {"sk-the-right-key"}
+    llm.echo_errors = True  # and it quotes the wrong key whole
     project = make_project(arxiv_server.url, llm_server.url)
 
     result = cli(project, "build", "--date", DAY)
 
     assert result.returncode == 2, result.stderr
     assert "refused the API key" in result.stderr and "set OPENAI_API_KEY" in result.stderr
+    assert "Incorrect API key provided" in result.stderr
     assert "summary failed" not in result.stderr
     assert 1 <= llm.received <= CONCURRENCY  # the papers in flight, none after the first refusal
-    assert _build_runs(project)[0][0] == llm.received
+    calls, _, _, error = _build_runs(project)[0]
+    assert calls == llm.received and "refused the API key" in error
+    assert "sk-test-secret-key" not in result.stderr + result.stdout + error
 
 
 def test_an_unknown_model_names_the_setting(seed_arxiv, fake_llm, make_project, cli):

@@ -88,6 +88,8 @@ class FakeLLM:
         key = auth.removeprefix("Bearer ")
         if self.api_keys is not None and key not in self.api_keys:
             masked = f"{key[:3]}*****{key[-4:]}" if len(key) > 8 else "*****"
+            if self.echo_errors:  # a careless server repeats the whole key
+                masked = key
             return _error(
                 401,
                 f"Incorrect API key provided: {masked}. You can find your API key at "
