@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from datetime import date
 from importlib import metadata
 
+from bot import search_cli
 from bot.logging_setup import redact, setup_logging
 from bot.progress import make_progress
 from config.settings import (
@@ -70,6 +71,12 @@ HELP = {
         "The long-running bot: the Telegram and Discord adapters (those with a token set) and the daily\n"
         "schedule (build at [digest] publish_at, then push) in one process. SIGTERM stops it cleanly.",
         [ENV_CONFIG, ENV_LLM, ENV_BOTS],
+    ),
+    "search": (
+        "full-text search over every stored paper, best match first",
+        "Search the title, authors, abstract and texts of every paper any build has stored, best match\n"
+        "first: words, \"a phrase\" (quoted for the shell) or author:Name. Reads only the database.",
+        [ENV_CONFIG],
     ),
     "doctor": (
         "check the config, storage, arXiv, the LLM and the bot tokens, one line each",
@@ -141,6 +148,12 @@ def _parser() -> argparse.ArgumentParser:
 
     command("run")
     command("doctor")
+    search_cli.add_parser(commands, common)
+    _, description, env = HELP["search"]
+    search = commands.choices["search"]
+    search.description = description
+    search.epilog = "environment:\n" + "\n".join(env) + "\n\n" + EXIT_CODES
+    search.formatter_class = argparse.RawDescriptionHelpFormatter
     return parser
 
 
@@ -253,7 +266,13 @@ async def _doctor(settings: Settings, args: argparse.Namespace) -> int:
     return print_checks(await run_checks(settings, args.config_source))
 
 
-COMMANDS = {"build": _build, "push": _push, "run": _run, "doctor": _doctor}
+COMMANDS = {
+    "build": _build,
+    "push": _push,
+    "run": _run,
+    "doctor": _doctor,
+    "search": search_cli.run,
+}
 
 
 def _error(message: str) -> None:

@@ -8,6 +8,7 @@ import signal
 from datetime import date, datetime, time, timedelta
 
 from bot.platforms import PlatformRuntime
+from bot.wiring import make_questions
 from config.settings import Settings
 from digest.arxiv_source import SourceError
 from digest.service import DigestService
@@ -21,14 +22,15 @@ def make_runtimes(
 ) -> list[PlatformRuntime]:
     runtimes: list[PlatformRuntime] = []
     secrets = settings.secrets
+    questions = make_questions(settings, service)  # one for both platforms: one record of questions
     if secrets.telegram_bot_token is not None and only in (None, "telegram"):
         from bot import telegram_wiring
 
-        runtimes.append(telegram_wiring.make_runtime(settings, service.store, service))
+        runtimes.append(telegram_wiring.make_runtime(settings, service.store, service, questions))
     if secrets.discord_bot_token is not None and only in (None, "discord"):
         from bot import discord_wiring
 
-        runtimes.append(discord_wiring.make_runtime(settings, service.store, service))
+        runtimes.append(discord_wiring.make_runtime(settings, service.store, service, questions))
     return runtimes
 
 

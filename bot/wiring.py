@@ -8,6 +8,7 @@ from openai import AsyncOpenAI
 from config.settings import Settings
 from digest.arxiv_source import ArxivSource
 from digest.fulltext import FullTextFetcher
+from digest.questions import QuestionService
 from digest.service import DigestService
 from digest.store import Store
 from digest.summarize import Summarizer
@@ -64,3 +65,22 @@ def make_service(settings: Settings, store: Store | None = None) -> DigestServic
         else None
     )
     return DigestService(settings, store, source, make_summarizer(settings), fulltext)
+
+
+def make_questions(settings: Settings, service: DigestService) -> QuestionService | None:
+    """Questions to papers share the summarizer's LLM client and the service's full-text fetcher (and
+    so its cache and arXiv politeness); without an LLM there is no asking."""
+    if service.summarizer is None:
+        return None
+    return QuestionService(
+        service.store,
+        service.summarizer.client,
+        model=settings.llm.model,
+        language=settings.digest.language,
+        fulltext=service.fulltext,
+        per_day=settings.limits.questions_per_user_per_day,
+        max_chars=settings.limits.question_max_chars,
+        paper_token_budget=settings.llm.paper_token_budget,
+        timezone=settings.digest.timezone,
+        temperature=settings.llm.temperature,
+    )

@@ -186,6 +186,8 @@ class LimitsSettings(_Section):
     max_category_sets: int = Field(ge=1, le=10_000)  # distinct sets over all subscriptions
     on_demand_builds_per_day: int = Field(ge=0, le=1000)  # per chat; admins / Manage Channels only
     today_cooldown_minutes: float = Field(ge=0, le=24 * 60)  # per group or channel
+    questions_per_user_per_day: int = Field(default=20, ge=0)  # 0: asking is off
+    question_max_chars: int = Field(default=500, ge=20, le=4000)  # Discord's text input allows 4000
 
 
 class StorageSettings(_Section):

@@ -17,9 +17,20 @@ from typing import Any
 
 import sqlite_utils
 
+from digest import search
 from digest.delivery_log import DeliveryLog
 from digest.leases import Leases, new_owner
-from digest.models import Digest, DigestItem, FullText, Paper, Summary, SummaryRecord, Window, category_key
+from digest.models import (
+    Digest,
+    DigestItem,
+    FullText,
+    Paper,
+    Summary,
+    SummaryRecord,
+    Window,
+    category_key,
+    split_version,
+)
 from digest.redaction import redact, redact_or_none
 from digest.storage import StorageError, check_database_path
 from digest.transactions import immediate
@@ -211,7 +222,60 @@ def m010_usage_events(db: sqlite_utils.Database) -> None:
 
 
 @migration
-def m011_build_run_errors(db: sqlite_utils.Database) -> None:
+def m011_papers_fts(db: sqlite_utils.Database) -> None:
+    # Full-text search over every stored paper (digest/search.py); an existing database is indexed here.
+    search.create_index(db)
+    search.index_all(db)
+
+
+@migration
+def m012_message_papers(db: sqlite_utils.Database) -> None:
+    # Which paper a bot message (a card, a breakdown, an answer) is about, so that a reader's reply to it
+    # can ask that paper. `thread` groups a question's answer with the turns before it.
+    db.table("message_papers").create(
+        {
+            "platform": str,
+            "chat_id": str,
+            "message_id": str,
+            "paper_id": str,  # versioned id
+            "thread": str,  # None for a card or breakdown: a reply to it starts a thread
+            "created_at": str,
+        },
+        pk=("platform", "chat_id", "message_id"),
+    )
+
+
+@migration
+def m013_questions(db: sqlite_utils.Database) -> None:
+    # Every question asked of a paper: the per-user daily limit, the tokens it cost, and the turns a
+    # follow-up keeps as context.
+    db.table("questions").create(
+        {
+            "id": int,
+            "platform": str,
+            "user_id": str,
+            "paper_id": str,
+            "thread": str,
+            "day": str,  # the asker's day in the configured timezone, for the daily limit
+            "question": str,
+            "answer": str,
+            "sections": str,  # JSON list of the sections the answer names
+            "unverified": str,  # JSON list of numbers not found in the paper
+            "status": str,  # pending | ok | not_said | failed
+            "source": str,  # html | pdf | abstract: what the answer was read from
+            "model": str,
+            "prompt_tokens": int,
+            "completion_tokens": int,
+            "asked_at": str,
+        },
+        pk="id",
+    )
+    db.table("questions").create_index(["platform", "user_id", "day"])
+    db.table("questions").create_index(["thread"])
+
+
+@migration
+def m014_build_run_errors(db: sqlite_utils.Database) -> None:
     # A build that stopped (the LLM refused the key, the archive could not be written) is still a row,
     # with what it spent and why it stopped.
     db.table("build_runs").add_column("error", str)
@@ -388,6 +452,7 @@ class Store:
                     row["first_seen_at"] = old["first_seen_at"]
                 keep.append(row)
             self.db.table("papers").upsert_all(keep, pk="base_id")
+            search.index_papers(self.db, [str(row["base_id"]) for row in keep])
 
     def get_paper(self, base_id: str) -> Paper | None:
         rows = list(self.db.query("select * from papers where base_id = ?", [base_id]))
@@ -441,6 +506,8 @@ class Store:
         # event loop, and the upsert's table introspection showed up as a quarter of its time.
         with self.db.conn:
             self.db.conn.execute(_SAVE_SUMMARY_SQL, row)
+            if record.status != "failed":
+                search.index_papers(self.db, [split_version(record.paper_id)[0]])
 
     # -- full texts ---------------------------------------------------------------------------
     def get_fulltext(self, paper_id: str) -> FullText | None:
@@ -657,6 +724,33 @@ class Store:
         self, platform: str, chat_id: str, digest_key: str, part: str, message_id: str | int | None
     ) -> None:
         self.deliveries.mark_sent(platform, chat_id, digest_key, [part], message_id, translated=[part])
+
+    # -- which paper a bot message is about ---------------------------------------------------
+    def remember_message(
+        self,
+        platform: str,
+        chat_id: str | int,
+        message_id: str | int,
+        paper_id: str,
+        thread: str | None = None,
+    ) -> None:
+        with self.db.conn:
+            self.db.conn.execute(
+                "insert or replace into message_papers "
+                "(platform, chat_id, message_id, paper_id, thread, created_at) values (?, ?, ?, ?, ?, ?)",
+                [platform, str(chat_id), str(message_id), paper_id, thread, _now()],
+            )
+
+    def message_paper(
+        self, platform: str, chat_id: str | int, message_id: str | int
+    ) -> tuple[str, str | None] | None:
+        """(versioned paper id, thread) of a message the bot sent, or None for any other message."""
+        row = self.db.conn.execute(
+            "select paper_id, thread from message_papers where platform = ? and chat_id = ? "
+            "and message_id = ?",
+            [platform, str(chat_id), str(message_id)],
+        ).fetchone()
+        return (row[0], row[1]) if row else None
 
     # -- platform state -----------------------------------------------------------------------
     def get_state(self, platform: str, key: str) -> str | None:

@@ -129,6 +129,7 @@ async def test_run_answers_commands_and_buttons_across_a_restart(env: Env) -> No
             "subscribe",
             "unsubscribe",
             "status",
+            "search",
         }
 
         # /digest date 2026-02-18: deferred in under 3 s, then the header and all 8 cards.
@@ -146,7 +147,7 @@ async def test_run_answers_commands_and_buttons_across_a_restart(env: Env) -> No
         card_message = next(m for m in messages if buttons(m))
 
         # The button shows that paper's breakdown, ephemerally.
-        third = buttons(card_message)[2]
+        third = [b for b in buttons(card_message) if b["custom_id"].startswith("arxiv-digest:bd:")][2]
         press = await fake.press(card_message, third["custom_id"])
         await fake.wait_for(lambda: press.messages(), timeout=10)
         answer = press.messages()[0]
@@ -180,7 +181,7 @@ async def test_run_answers_commands_and_buttons_across_a_restart(env: Env) -> No
     try:
         await wait_ready(env, proc, sessions=2)
         assert fake.command_puts == 1
-        last = buttons(card_message)[-1]
+        last = [b for b in buttons(card_message) if b["custom_id"].startswith("arxiv-digest:bd:")][-1]
         press = await fake.press(card_message, last["custom_id"])
         await fake.wait_for(lambda: press.messages(), timeout=10)
         answer = press.messages()[0]

@@ -18,11 +18,14 @@ import discord
 from discord import app_commands
 
 from adapters.discord import render
+from adapters.discord.asking import AskButton, Search, search_message
 from adapters.discord.texts import TEXTS
 from config.settings import ConfigError, check_categories, parse_date
 from digest.limits import ChatLimits
 from digest.models import Digest
 from digest.ports import DigestSource
+from digest.questions import QuestionService
+from digest.search import BadQuery
 from digest.store import Store
 
 log = logging.getLogger(__name__)
@@ -82,7 +85,12 @@ def make_view(buttons: Sequence[render.Button]) -> discord.ui.View | None:
         return None
     view = discord.ui.View(timeout=None)
     for button in buttons:
-        view.add_item(BreakdownButton(button.custom_id.removeprefix(render.BREAKDOWN_PREFIX), button.label))
+        if button.custom_id.startswith(render.ASK_PREFIX):
+            view.add_item(AskButton(button.custom_id.removeprefix(render.ASK_PREFIX), button.label))
+        else:
+            view.add_item(
+                BreakdownButton(button.custom_id.removeprefix(render.BREAKDOWN_PREFIX), button.label)
+            )
     return view
 
 
@@ -186,6 +194,32 @@ class DigestGroup(app_commands.Group):
             bot.text("unsubscribed" if was else "not_subscribed"), allowed_mentions=NO_MENTIONS
         )
 
+    @app_commands.command(name="search", description="Search every paper the bot has read")
+    @app_commands.describe(query='Words, "a phrase" or author:Name')
+    async def search(self, interaction: discord.Interaction, query: app_commands.Range[str, 1, 300]) -> None:
+        bot = self.bot
+        if bot.search is None:
+            await bot.notice(interaction, "search_bad", error="search is not available")
+            return
+        try:
+            hits = bot.search(query)
+        except BadQuery as err:
+            await bot.notice(interaction, "search_bad", error=str(err)[:300])
+            return
+        if not hits:
+            await bot.notice(interaction, "search_none", query=render.escape(render.one_line(query))[:200])
+            return
+        message = search_message(hits, query, bot.text)
+        kwargs: dict[str, Any] = {
+            "embeds": message.embeds,
+            "ephemeral": True,
+            "allowed_mentions": NO_MENTIONS,
+        }
+        view = make_view(message.buttons)
+        if view is not None:
+            kwargs["view"] = view
+        await interaction.response.send_message(**kwargs)
+
     @app_commands.command(name="status", description="This channel's subscription and the latest digest")
     async def status(self, interaction: discord.Interaction) -> None:
         bot = self.bot
@@ -219,6 +253,9 @@ class DigestBot(discord.Client):
         service: DigestSource,
         options: BotOptions,
         limits: ChatLimits | None = None,
+        *,
+        questions: QuestionService | None = None,
+        search: Search | None = None,
         **kwargs: Any,
     ) -> None:
         # A text-only bot: discord.py's warnings about missing voice libraries are noise in its log.
@@ -231,12 +268,15 @@ class DigestBot(discord.Client):
         self.service = service
         self.options = options
         self.limits = limits
+        self.questions = questions
+        self.search = search
+        self.max_question_chars = questions.max_chars if questions is not None else 500
         self.tree = app_commands.CommandTree(self)
         self.tree.add_command(DigestGroup(self))
         self.tree.on_error = self.on_command_error  # type: ignore[method-assign]
 
     async def setup_hook(self) -> None:
-        self.add_dynamic_items(BreakdownButton)
+        self.add_dynamic_items(BreakdownButton, AskButton)
 
     # -- helpers ------------------------------------------------------------------------------------
     def text(self, key: str, **values: Any) -> str:
@@ -366,7 +406,7 @@ class DigestBot(discord.Client):
             return
         data: dict[str, Any] = dict(interaction.data or {})
         custom_id = str(data.get("custom_id", ""))
-        ours = re.fullmatch(render.BREAKDOWN_TEMPLATE, custom_id) is not None
+        ours = any(re.fullmatch(t, custom_id) for t in (render.BREAKDOWN_TEMPLATE, render.ASK_TEMPLATE))
         if ours and _button_in_message(interaction.message, custom_id):
             return  # BreakdownButton answers it
         log.info("discord: unknown button %r", custom_id[:100])

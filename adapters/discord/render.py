@@ -40,6 +40,10 @@ COLOR = 0xB31B1B  # arXiv red
 # old style (hep-th/9901001v2). The prefix keeps other bots' or forged ids apart.
 BREAKDOWN_PREFIX = "arxiv-digest:bd:"
 BREAKDOWN_TEMPLATE = r"arxiv-digest:bd:(?P<paper_id>[A-Za-z0-9./-]{1,80})"
+# The Ask button (opens a modal with one question field) and that modal.
+ASK_PREFIX = "arxiv-digest:ask:"
+ASK_TEMPLATE = r"arxiv-digest:ask:(?P<paper_id>[A-Za-z0-9./-]{1,80})"
+ASK_MODAL_PREFIX = "arxiv-digest:askq:"
 
 _LABELS = {
     "zh": {
@@ -47,6 +51,7 @@ _LABELS = {
         "categories": "分类",
         "pdf": "PDF",
         "button": "详细解读",
+        "ask": "提问",
         "background": "1) 研究背景与问题",
         "method": "2) 方法",
         "results": "3) 结果",
@@ -60,6 +65,7 @@ _LABELS = {
         "categories": "Categories",
         "pdf": "PDF",
         "button": "Detailed breakdown",
+        "ask": "Ask",
         "background": "1) Background and problem",
         "method": "2) Method",
         "results": "3) Results",
@@ -285,28 +291,36 @@ def breakdown_custom_id(paper: Paper) -> str:
     return custom_id
 
 
+def ask_custom_id(paper: Paper) -> str:
+    custom_id = ASK_PREFIX + paper.versioned_id
+    if len(ASK_MODAL_PREFIX + paper.versioned_id) > CUSTOM_ID_MAX or not re.fullmatch(
+        ASK_TEMPLATE, custom_id
+    ):
+        raise ValueError(f"paper id {paper.versioned_id!r} does not fit a custom_id")
+    return custom_id
+
+
 def pack(
-    blocks: Iterable[tuple[str, discord.Embed, Button | None]],
+    blocks: Iterable[tuple[str, discord.Embed, Sequence[Button]]],
     max_embeds: int = EMBEDS_PER_MESSAGE,
     max_chars: int = CHARS_PER_MESSAGE,
 ) -> list[OutMessage]:
-    """Group (part, embed, button) blocks into messages in order, within the per-message limits."""
+    """Group (part, embed, buttons) blocks into messages in order, within the per-message limits."""
     messages: list[OutMessage] = []
     current = OutMessage()
-    for part, embed, button in blocks:
+    for part, embed, buttons in blocks:
         size = embed_chars(embed)
         full = (
             len(current.embeds) >= max_embeds
             or current.chars + size > max_chars
-            or (button is not None and len(current.buttons) >= BUTTONS_PER_MESSAGE)
+            or len(current.buttons) + len(buttons) > BUTTONS_PER_MESSAGE
         )
         if current.embeds and full:
             messages.append(current)
             current = OutMessage()
         current.parts.append(part)
         current.embeds.append(embed)
-        if button is not None:
-            current.buttons.append(button)
+        current.buttons.extend(buttons)
     if current.embeds:
         messages.append(current)
     return messages
@@ -326,8 +340,8 @@ def digest_messages(
     return messages
 
 
-def card_blocks(digest: Digest, parts: Sequence[str]) -> list[tuple[str, discord.Embed, Button | None]]:
-    """(part, embed, button) for the cards of these parts, in the digest's order, numbered by their
+def card_blocks(digest: Digest, parts: Sequence[str]) -> list[tuple[str, discord.Embed, list[Button]]]:
+    """(part, embed, buttons) for the cards of these parts, in the digest's order, numbered by their
     position in the whole digest. A card that cannot be rendered becomes title and link (logged)."""
     lab = labels(digest.language)
     wanted = set(parts)
@@ -343,11 +357,15 @@ def card_blocks(digest: Digest, parts: Sequence[str]) -> list[tuple[str, discord
                 "discord: card of %s cannot be rendered; sending title and link", item.paper.base_id
             )
             embed = minimal_embed(item.paper)
+        buttons: list[Button] = []
         try:
-            button = Button(label=f"{lab['button']} {position}", custom_id=breakdown_custom_id(item.paper))
+            buttons.append(
+                Button(label=f"{lab['button']} {position}", custom_id=breakdown_custom_id(item.paper))
+            )
+            buttons.append(Button(label=f"{lab['ask']} {position}", custom_id=ask_custom_id(item.paper)))
         except ValueError:
-            button = None
-        blocks.append((item.paper.base_id, embed, button))
+            buttons = []  # an id no custom_id can carry: the card goes out without buttons
+        blocks.append((item.paper.base_id, embed, buttons))
     return blocks
 
 
@@ -392,4 +410,4 @@ def breakdown_embeds(paper: Paper, summary: Summary | None, language: str) -> li
         embeds[0].title = title
         embeds[0].url = url
         embeds[-1].set_footer(text=f"arXiv:{paper.versioned_id}")
-    return [m.embeds for m in pack(("", e, None) for e in embeds)]
+    return [m.embeds for m in pack(("", e, ()) for e in embeds)]

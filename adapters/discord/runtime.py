@@ -13,9 +13,11 @@ from datetime import date
 import discord
 
 from adapters.discord.app import PLATFORM, BotOptions, DigestBot, DigestSource
+from adapters.discord.asking import Search
 from adapters.discord.push import push_digest
 from config.settings import ConfigError
 from digest.limits import ChatLimits
+from digest.questions import QuestionService
 from digest.store import Store
 
 log = logging.getLogger(__name__)
@@ -35,9 +37,13 @@ class DiscordRuntime:
         service: DigestSource,
         options: BotOptions,
         limits: ChatLimits | None = None,
+        questions: QuestionService | None = None,
+        search: Search | None = None,
     ) -> None:
         self._token = token
         self.limits = limits
+        self.questions = questions
+        self.search = search
         self.store = store
         self.service = service
         self.options = options
@@ -47,7 +53,14 @@ class DiscordRuntime:
     async def start(self, receive: bool = True) -> None:
         """Log in over REST. With receive=True also sync the commands (if changed) and connect to the
         gateway in the background; without it (a one-off push) no gateway connection is made."""
-        self.client = DigestBot(self.store, self.service, self.options, self.limits)
+        self.client = DigestBot(
+            self.store,
+            self.service,
+            self.options,
+            self.limits,
+            questions=self.questions,
+            search=self.search,
+        )
         try:
             await self.client.login(self._token)
         except discord.LoginFailure:

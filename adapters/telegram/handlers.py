@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
+from html import escape
 
 from telegram import Chat, ChatMember, Update
 from telegram import Message as TgMessage
@@ -26,6 +27,7 @@ from adapters.telegram.buttons import HIDE, deep_link, parse_callback, parse_sta
 from adapters.telegram.ports import PLATFORM, BotOptions, DigestSource
 from adapters.telegram.push import chat_gone
 from adapters.telegram.render import (
+    Message,
     cut_plain,
     render_breakdown_messages,
     render_card,
@@ -131,8 +133,12 @@ class TelegramHandlers:
                 )
                 return
             paper, summary = found
-            for message in render_breakdown_messages(paper, summary, self.options.language):
-                await send(context.bot, chat.id, message)
+            messages = render_breakdown_messages(paper, summary, self.options.language)
+            if self.options.asking:  # a channel's reader asks here, by replying to the breakdown
+                messages.append(Message(escape(self.t("ask_hint"))))
+            for message in messages:
+                sent = await send(context.bot, chat.id, message)
+                self.store.remember_message(PLATFORM, chat.id, sent.message_id, paper.versioned_id)
             return
         await self._reply(update, context, self.t("help"))
 
@@ -196,8 +202,11 @@ class TelegramHandlers:
         if digest is None:
             await self._reply(update, context, self.t("no_digest", categories=", ".join(categories)))
             return
-        for _part, message in render_digest(digest):
-            await send(context.bot, chat.id, message)
+        papers = {item.paper.base_id: item.paper.versioned_id for item in digest.items}
+        for part, message in render_digest(digest):
+            sent = await send(context.bot, chat.id, message)
+            if part in papers:  # a card: a reply to it asks its paper
+                self.store.remember_message(PLATFORM, chat.id, sent.message_id, papers[part])
 
     def _cooldown(self) -> str:
         return f"{self.limits.settings.today_cooldown_minutes:g}" if self.limits else "0"
@@ -250,7 +259,8 @@ class TelegramHandlers:
                 await query.answer()
                 return
             for part in render_breakdown_messages(paper, summary, language):
-                await send(context.bot, message.chat.id, part, reply_to=message.message_id)
+                sent = await send(context.bot, message.chat.id, part, reply_to=message.message_id)
+                self.store.remember_message(PLATFORM, message.chat.id, sent.message_id, paper.versioned_id)
             await query.answer()
         except RetryAfter:
             await query.answer(self.t("busy"))

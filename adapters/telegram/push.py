@@ -180,6 +180,8 @@ class Pusher:
             item = items.get(part)
             full = translated and (item is None or has_translation(item))
             deliveries.mark_sent(PLATFORM, chat_id, digest.key, [part], message_id, [part] if full else [])
+            if item is not None:  # a card: a reader's reply to it asks its paper
+                self.store.remember_message(PLATFORM, chat_id, message_id, item.paper.versioned_id)
             report.sent += 1
         await self._heal(chat_id, digest, report)
         report.chats_done += 1

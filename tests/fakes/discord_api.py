@@ -136,6 +136,65 @@ def check_message(payload: dict) -> list[str]:
     return problems
 
 
+def check_modal(data: dict) -> list[str]:
+    """A MODAL interaction response (type 9), as Discord validates it."""
+    problems: list[str] = []
+    if not 1 <= len(data.get("custom_id") or "") <= 100:
+        problems.append("modal custom_id empty or longer than 100")
+    if not 1 <= len(data.get("title") or "") <= 45:
+        problems.append("modal title empty or longer than 45")
+    components = data.get("components") or []
+    if not 1 <= len(components) <= 5:
+        problems.append(f"modal with {len(components)} components (1 to 5)")
+    inputs: list[dict] = []
+    for component in components:
+        kind = component.get("type")
+        if kind == 1:  # the older form: an action row holding one text input, labelled itself
+            children = component.get("components") or []
+            if len(children) != 1 or children[0].get("type") != 4:
+                problems.append("a modal action row must hold exactly one text input")
+                continue
+            if not 1 <= len(children[0].get("label") or "") <= 45:
+                problems.append("text input label empty or longer than 45")
+            inputs.append(children[0])
+        elif kind == 18:  # a label component wrapping the text input
+            if not 1 <= len(component.get("label") or "") <= 45:
+                problems.append("label component text empty or longer than 45")
+            child = component.get("component") or {}
+            if child.get("type") != 4:
+                problems.append("a label in this modal must wrap a text input")
+                continue
+            if child.get("label"):  # null, as discord.py sends it, is no label
+                problems.append("a text input inside a label component cannot have its own label")
+            inputs.append(child)
+        elif kind != 10:
+            problems.append(f"component type {kind!r} is not allowed in a modal")
+    for field_ in inputs:
+        if not 1 <= len(field_.get("custom_id") or "") <= 100:
+            problems.append("text input custom_id empty or longer than 100")
+        if field_.get("style") not in (1, 2):
+            problems.append(f"text input style {field_.get('style')!r}")
+        low, high = field_.get("min_length", 0), field_.get("max_length", 4000)
+        if not (0 <= low <= 4000 and 1 <= high <= 4000 and low <= high):
+            problems.append(f"text input lengths {low}..{high}")
+        if len(field_.get("placeholder") or "") > 100:
+            problems.append("text input placeholder longer than 100")
+    ids = [f.get("custom_id") for f in inputs]
+    if len(ids) != len(set(ids)):
+        problems.append("duplicate custom_id in the modal")
+    return problems
+
+
+def modal_inputs(modal: dict) -> list[dict]:
+    out = []
+    for component in modal.get("components") or []:
+        if component.get("type") == 1:
+            out.extend(c for c in component.get("components") or [] if c.get("type") == 4)
+        elif component.get("type") == 18 and (component.get("component") or {}).get("type") == 4:
+            out.append(component["component"])
+    return out
+
+
 # -- state ----------------------------------------------------------------------------------------------
 
 
@@ -149,6 +208,7 @@ class Interaction:
     callback_type: int | None = None
     callback_flags: int = 0
     original: dict | None = None
+    modal: dict | None = None  # the modal this interaction was answered with (type 9)
     followups: list[dict] = field(default_factory=list)  # message dicts, with "ephemeral": bool
     first_followup_done: bool = False
 
@@ -448,7 +508,15 @@ class FakeDiscord:
             problems = check_message(data)
             if problems:
                 return self._error(400, 50035, "Invalid Form Body", "; ".join(problems))
-        elif kind not in (1, 5, 6, 9):
+        elif kind == 9:
+            # A modal answers a command or a component only (not a modal submit), and only at once.
+            problems = check_modal(data)
+            if record.payload["type"] not in (2, 3):
+                problems.append(f"a modal cannot answer an interaction of type {record.payload['type']}")
+            if problems:
+                return self._error(400, 50035, "Invalid Form Body", "; ".join(problems))
+            record.modal = data
+        elif kind not in (1, 5, 6):
             return self._error(400, 50035, "Invalid Form Body", f"bad callback type {kind!r}")
         record.acked_at = now
         record.callback_type = kind
@@ -785,13 +853,49 @@ class FakeDiscord:
         return await self._dispatch_interaction(payload)
 
     async def press(
-        self, message: dict, custom_id: str, permissions: int = MEMBER, channel_id: str | None = None
+        self,
+        message: dict,
+        custom_id: str,
+        permissions: int = MEMBER,
+        channel_id: str | None = None,
+        user_id: str | None = None,
     ) -> Interaction:
-        """Press a button (any custom_id, so forged ones too) on a message."""
+        """Press a button (any custom_id, so forged ones too) on a message; by a new member unless
+        `user_id` names one."""
         channel_id = channel_id or message["channel_id"]
         payload = self._base_interaction(3, channel_id, permissions)
+        if user_id is not None:
+            payload["member"] = self._member(permissions, user_id)
         payload["message"] = {k: v for k, v in message.items() if k != "ephemeral"}
         payload["data"] = {"custom_id": custom_id, "component_type": 2}
+        return await self._dispatch_interaction(payload)
+
+    async def submit_modal(self, opened: Interaction, values: dict[str, str]) -> Interaction:
+        """The member who got `opened`'s modal fills it in and submits it: a MODAL_SUBMIT interaction
+        (type 5) from the same member, carrying each text input's value. Discord's client enforces the
+        inputs' required flag and lengths, so values breaking them are refused here, not sent."""
+        modal = opened.modal
+        if modal is None:
+            raise LookupError("that interaction was not answered with a modal")
+        rows = []
+        for field_ in modal_inputs(modal):
+            value = values.get(field_["custom_id"], "")
+            if field_.get("required", True) and not value:
+                raise ValueError(f"{field_['custom_id']} is required")
+            if value and not field_.get("min_length", 0) <= len(value) <= field_.get("max_length", 4000):
+                raise ValueError(f"{field_['custom_id']} is outside {field_.get('min_length', 0)}..")
+            text_input = {"type": 4, "custom_id": field_["custom_id"], "value": value}
+            rows.append(
+                {"type": 18, "component": text_input}
+                if not field_.get("label")
+                else {"type": 1, "components": [text_input]}
+            )
+        source = opened.payload
+        payload = self._base_interaction(5, source["channel_id"], int(source["member"]["permissions"]))
+        payload["member"] = source["member"]
+        if "message" in source:
+            payload["message"] = source["message"]
+        payload["data"] = {"custom_id": modal["custom_id"], "components": rows}
         return await self._dispatch_interaction(payload)
 
 

@@ -50,6 +50,40 @@ def generic_texts(paper_id: str) -> dict[str, str]:
     }
 
 
+_STOP = {"what", "does", "which", "that", "this", "with", "from", "have", "were", "paper", "they", "their"}
+
+
+def answer_reply(body: dict[str, Any]) -> str:
+    """A grounded answer to a question about a paper (response format `paper_answer`): the sentence of
+    the paper text sharing most words with the last question, citing its section's heading; no shared
+    word: answered false."""
+    users = [str(m.get("content", "")) for m in body["messages"] if m.get("role") == "user"]
+    paper = users[0].partition("Paper text:")[2]
+    question = users[-1].removeprefix("Question: ")
+
+    def stems(text: str) -> set[str]:  # "reaches" meets "reach"
+        return {w.lower()[:5] for w in re.findall(r"[A-Za-z0-9]{4,}", text) if w.lower() not in _STOP}
+
+    words = stems(question)
+    parts = re.split(r"^## (.+)$", paper, flags=re.MULTILINE)
+    best: tuple[int, str, str] = (0, "", "")
+    for heading, text in zip(parts[1::2], parts[2::2], strict=True):
+        for sentence in re.split(r"(?<=[.!?])\s+", text):
+            score = len(words & stems(sentence))
+            if score > best[0]:
+                best = (score, heading.strip(), sentence.strip())
+    score, heading, sentence = best
+    if not score:
+        return json.dumps({"answer": "The text does not cover this.", "sections": [], "answered": False})
+    label = f"§{heading}" if heading[:1].isdigit() else heading
+    return json.dumps({"answer": f"The paper states: {sentence}", "sections": [label], "answered": True})
+
+
+def is_question(body: dict[str, Any]) -> bool:
+    fmt = body.get("response_format") or {}
+    return (fmt.get("json_schema") or {}).get("name") == "paper_answer"
+
+
 @dataclass
 class FakeLLM:
     texts: dict[str, dict[str, str]] = field(default_factory=dict)  # paper id -> fields
@@ -71,6 +105,8 @@ class FakeLLM:
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def default_reply(self, body: dict[str, Any]) -> tuple[int, str]:
+        if is_question(body):
+            return 200, answer_reply(body)
         paper_id = paper_id_of(body) or "unknown"
         texts = self.texts.get(paper_id) or generic_texts(paper_id)
         return 200, json.dumps(texts, ensure_ascii=False)

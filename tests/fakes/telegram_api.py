@@ -498,6 +498,44 @@ class FakeTelegram:
             message["from"] = user or user_json(chat_id)
         return self._queue({"message": message})
 
+    def reply(
+        self,
+        chat_id: int,
+        message_id: int,
+        text: str,
+        user: dict[str, Any] | None = None,
+        quoted: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """A user replies to message `message_id` of the chat (the bot's, or anyone's) with `text`. As
+        Telegram does, the update carries the replied-to message; `quoted` replaces it (a forged one)."""
+        chat = self.chats[chat_id]
+        if quoted is None:
+            quoted = {k: v for k, v in chat.messages[message_id].items() if k != "reply_to_message"}
+        message: dict[str, Any] = {
+            "message_id": self._next_message_id(chat_id),
+            "date": int(time.time()),
+            "chat": chat.as_json(),
+            "from": user or user_json(chat_id),
+            "text": text,
+            "reply_to_message": quoted,
+        }
+        chat.messages[message["message_id"]] = message
+        self._queue({"message": message})
+        return message
+
+    def user_message(self, chat_id: int, text: str, user: dict[str, Any] | None = None) -> dict[str, Any]:
+        """A user's own message in the chat (for others to reply to); not sent to the bot."""
+        chat = self.chats[chat_id]
+        message = {
+            "message_id": self._next_message_id(chat_id),
+            "date": int(time.time()),
+            "chat": chat.as_json(),
+            "from": user or user_json(chat_id),
+            "text": text,
+        }
+        chat.messages[message["message_id"]] = message
+        return message
+
     def press(
         self, chat_id: int, message_id: int, data: str | None = None, user: dict[str, Any] | None = None
     ) -> str:
@@ -827,6 +865,14 @@ class FakeTelegram:
         chat.messages[message_id] = message
         self.edits.append({**message, "html": params["text"]})
         return message
+
+    async def _api_sendChatAction(self, params: dict[str, Any]) -> bool:
+        chat = self._chat(params)
+        self._check_sendable(chat)
+        if params.get("action") not in {"typing", "upload_document", "upload_photo", "choose_sticker"}:
+            raise ApiError(400, "Bad Request: wrong parameter action in request")
+        self.calls.append(f"chat_action:{chat.id}")
+        return True
 
     async def _api_answerCallbackQuery(self, params: dict[str, Any]) -> bool:
         query_id = str(params.get("callback_query_id") or "")
