@@ -75,7 +75,7 @@ HELP = {
     "search": (
         "full-text search over every stored paper, best match first",
         "Search the title, authors, abstract and texts of every paper any build has stored, best match\n"
-        "first: words, \"a phrase\" (quoted for the shell) or author:Name. Reads only the database.",
+        'first: words, "a phrase" (quoted for the shell) or author:Name. Reads only the database.',
         [ENV_CONFIG],
     ),
     "doctor": (
