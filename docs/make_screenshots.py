@@ -175,7 +175,7 @@ body {{ margin: 0; background: #313338; color: #dbdee1; font-family: {FONTS}; fo
 .field.wide {{ grid-column: 1 / -1; }} .field b {{ display: block; color: #f2f3f5; font-size: 14px; }}
 .footer {{ color: #b5bac1; font-size: 12px; margin-top: 8px; }}
 .button {{ display: inline-block; background: #4e5058; color: #fff; border-radius: 3px; padding: 5px 16px;
-           margin-top: 8px; font-size: 14px; font-weight: 500; }}
+           margin: 8px 8px 0 0; font-size: 14px; font-weight: 500; }}
 """
 
 
@@ -203,14 +203,16 @@ def discord_page(digest: Digest, work: Path) -> Path:
     messages = discord_render.digest_messages(digest)
     header, cards = messages[0], messages[1]
     embeds = [e.to_dict() for e in header.embeds] + [cards.embeds[0].to_dict()]
-    button = html.escape(cards.buttons[0].label)
+    # The first card's buttons (detailed breakdown, ask), as its message carries them.
+    first = [b for b in cards.buttons if b.label.endswith(" 1")]
+    button = "".join(f'<span class="button">{html.escape(b.label)}</span>' for b in first)
     page = work / "discord.html"
     page.write_text(
         f"<!doctype html><meta charset=utf-8><style>{DISCORD_CSS}</style>"
         '<div class="msg"><div class="avatar">aD</div><div>'
         '<span class="name">arXiv Digest</span><span class="tag">APP</span><span class="when">Today at 09:30</span>'
         f"{''.join(_embed_html(e) for e in embeds)}"
-        f'<div class="button">{button}</div></div></div>',
+        f'<div class="buttons">{button}</div></div></div>',
         encoding="utf-8",
     )
     return page
