@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 
+from bot.progress import ProgressAwareHandler
 from digest.redaction import redact as _redact
 from digest.redaction import remember_secrets
 
@@ -32,7 +33,7 @@ class RedactingFormatter(logging.Formatter):
 
 def setup_logging(verbose: bool, secrets: Iterable[str] = ()) -> None:
     remember_secrets(secrets)
-    handler = logging.StreamHandler()
+    handler = ProgressAwareHandler()  # log lines go above the progress bar, not into it
     handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%H:%M:%S"))
     root = logging.getLogger()
     root.handlers[:] = [handler]

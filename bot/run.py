@@ -12,6 +12,7 @@ from bot.wiring import make_questions
 from config.settings import Settings
 from digest.arxiv_source import SourceError
 from digest.service import DigestService
+from digest.summarize import LLMRefused, LLMUnusable
 
 log = logging.getLogger("arxiv_digest.run")
 
@@ -59,7 +60,10 @@ async def daily_job(
         try:
             report = await service.build_all(day)
             break
-        except SourceError as err:
+        except LLMRefused as err:  # a wrong key or model: waiting will not help, the operator must act
+            log.error("daily build for %s stopped: %s", day, err)
+            return
+        except (SourceError, LLMUnusable) as err:
             if attempt == BUILD_ATTEMPTS:
                 log.error(
                     "daily build for %s failed %d times (%s); giving up until tomorrow", day, attempt, err

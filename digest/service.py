@@ -34,6 +34,7 @@ from digest.interests import ChatInterests, Interests
 from digest.markdown import render_post
 from digest.models import Digest, Paper, Summary, SummaryRecord, Window, category_key, split_version
 from digest.ranking import ChatDigest, keep_order, rank_for_chat
+from digest.storage import StorageError, check_archive_dir
 from digest.store import Store
 from digest.summarize import Summarizer
 from digest.window import late_since, select_papers, window_for
@@ -94,7 +95,8 @@ class BuildReport:
     failures: int = 0
     unverified: int = 0  # summaries kept with numbers not found in the paper
     abstract_only: int = 0  # breakdowns read from the abstract (no full text, or over the token budget)
-    cost_usd: float = 0.0
+    cost_usd: float | None = None  # None: no price configured or known for the model
+    already_built: bool = False  # every digest asked for existed before this build
     missing_summaries: int = 0  # papers shown with their original abstract
     deferred: int = 0  # papers no chat shows as a card, summarized when a reader asks (explain())
     seconds: float = 0.0
@@ -137,7 +139,8 @@ class DigestService:
         self._warned_no_llm = False
 
     async def aclose(self) -> None:
-        """Close the LLM client's connections (shared by the summarizer and the embedder)."""
+        """Close the LLM client's connections (shared by the summarizer and the embedder), the HTTP
+        sessions and the database."""
         clients = {
             id(c): c
             for c in (getattr(self.summarizer, "client", None), getattr(self.embedder, "client", None))
@@ -145,6 +148,10 @@ class DigestService:
         }
         for client in clients.values():
             await client.close()
+        if self.fulltext is not None:
+            self.fulltext.close()
+        self.source.close()
+        self.store.close()
 
     # -- reading ------------------------------------------------------------------------------
     @property
@@ -336,6 +343,11 @@ class DigestService:
     def check_buildable(self, day: date) -> None:
         check_buildable(self.settings, day)
 
+    def check_storage(self) -> None:
+        """The archive folder is usable (the database was checked when the store was opened): before a
+        build spends anything, not after the LLM was paid. StorageError otherwise."""
+        check_archive_dir(self.settings.archive_dir)
+
     async def _build(
         self,
         day: date,
@@ -348,55 +360,74 @@ class DigestService:
         report = BuildReport(day=day)
         cfg = self.settings.digest
         window = window_for(day, cfg.timezone, cfg.anchor)
+        self.check_storage()  # before any request: a bad archive_dir must not cost an LLM bill first
 
-        new_sets = [s for s in sets if not self.store.digest_exists(Digest.make_key(day, s))]
-        if new_sets:
-            await self._select_new(day, window, new_sets, report)
+        error: str | None = None
+        try:
+            new_sets = [s for s in sets if not self.store.digest_exists(Digest.make_key(day, s))]
+            report.already_built = not new_sets
+            if new_sets:
+                await self._select_new(day, window, new_sets, report)
 
-        digests = [self.store.load_digest(Digest.make_key(day, s)) for s in sets]
-        report.digests = [d for d in digests if d is not None]
-        for digest in report.digests:
-            await self.warm_embeddings(digest)
-        default_key = category_key(self.default_categories)
-        archived = {d.key for d in report.digests if archive_all or category_key(d.categories) == default_key}
-        await self._summarize_missing(report, progress, archived)
-        report.digests = [self.store.load_digest(d.key) or d for d in report.digests]
-        for digest in report.digests:
-            if digest.key in archived:
-                report.archive_files.append(self._write_archive(digest))
-        # Papers left for a reader to ask about are not missing; failed or never-made ones are.
-        report.missing_summaries = sum(
-            1
-            for digest in report.digests
-            for item in digest.items
-            if item.summary is None
-            and (digest.key in archived or self.store.has_summary_attempt(item.paper.versioned_id))
-        )
-        report.deferred = sum(
-            1
-            for digest in report.digests
-            for item in digest.items
-            if item.summary is None
-            and digest.key not in archived
-            and not self.store.has_summary_attempt(item.paper.versioned_id)
-        )
-        report.seconds = time.monotonic() - began
-        report.cost_usd = self.settings.llm.cost(report.prompt_tokens, report.completion_tokens)
-        self.store.record_build(
-            {
-                "date": day.isoformat(),
-                "digest_keys": json.dumps([d.key for d in report.digests]),
-                "llm_calls": report.llm_calls,
-                "prompt_tokens": report.prompt_tokens,
-                "completion_tokens": report.completion_tokens,
-                "cost_usd": report.cost_usd,
-                "summarized": report.summarized,
-                "failures": report.failures,
-                "unverified": report.unverified,
-                "seconds": round(report.seconds, 3),
+            digests = [self.store.load_digest(Digest.make_key(day, s)) for s in sets]
+            report.digests = [d for d in digests if d is not None]
+            for digest in report.digests:
+                await self.warm_embeddings(digest)
+            default_key = category_key(self.default_categories)
+            archived = {
+                d.key for d in report.digests if archive_all or category_key(d.categories) == default_key
             }
-        )
+            await self._summarize_missing(report, progress, archived)
+            report.digests = [self.store.load_digest(d.key) or d for d in report.digests]
+            for digest in report.digests:
+                if digest.key in archived:
+                    report.archive_files.append(self._write_archive(digest))
+            # Papers left for a reader to ask about are not missing; failed or never-made ones are.
+            report.missing_summaries = sum(
+                1
+                for digest in report.digests
+                for item in digest.items
+                if item.summary is None
+                and (digest.key in archived or self.store.has_summary_attempt(item.paper.versioned_id))
+            )
+            report.deferred = sum(
+                1
+                for digest in report.digests
+                for item in digest.items
+                if item.summary is None
+                and digest.key not in archived
+                and not self.store.has_summary_attempt(item.paper.versioned_id)
+            )
+        except BaseException as err:
+            error = f"{type(err).__name__}: {err}"[:500]
+            raise
+        finally:
+            # Recorded whatever happened after the tokens were spent: the run's cost is never lost.
+            report.seconds = time.monotonic() - began
+            self._record(report, error)
         return report
+
+    def _record(self, report: BuildReport, error: str | None) -> None:
+        report.cost_usd = self.settings.llm.cost(
+            report.prompt_tokens, report.completion_tokens, self.settings.llm_base_url
+        )
+        row = {
+            "date": report.day.isoformat(),
+            "digest_keys": json.dumps([d.key for d in report.digests]),
+            "llm_calls": report.llm_calls,
+            "prompt_tokens": report.prompt_tokens,
+            "completion_tokens": report.completion_tokens,
+            "cost_usd": report.cost_usd,
+            "summarized": report.summarized,
+            "failures": report.failures,
+            "unverified": report.unverified,
+            "seconds": round(report.seconds, 3),
+            "error": error,
+        }
+        try:
+            self.store.record_build(row)
+        except Exception:  # the store itself failing must not hide the error that stopped the build
+            log.exception("could not record the build run")
 
     async def _select_new(
         self, day: date, window: Window, new_sets: list[tuple[str, ...]], report: BuildReport
@@ -508,6 +539,9 @@ class DigestService:
                 )
                 self._warned_no_llm = True
             return
+        # A new build asks afresh: in `run`, a server that was down at the last build may be back.
+        summarizer.unusable = None
+        await summarizer.preflight()  # a wrong key or a dead server: found before any full text is fetched
         progress.start(len(papers), "summaries")
         llm = self.settings.llm
         spent = 0  # tokens of this build so far, against llm.digest_token_budget
@@ -529,6 +563,8 @@ class DigestService:
 
         async def one(paper: Paper) -> SummaryRecord:
             nonlocal spent
+            if summarizer.unusable is not None:  # the LLM refused: fetch no more full texts for it
+                raise summarizer.unusable
             source_text, kind = None, "abstract"
             if fetcher is not None and not over_budget():
                 async with fetch_turn:
@@ -548,9 +584,12 @@ class DigestService:
             return record
 
         try:
-            records = await asyncio.gather(*(one(p) for p in papers.values()))
+            # Exceptions are collected, not raised at once: after an LLMUnusable every other paper stops
+            # at its next step, and what the papers in flight spent is still counted below.
+            outcomes = await asyncio.gather(*(one(p) for p in papers.values()), return_exceptions=True)
         finally:
             progress.close()
+        records = [o for o in outcomes if isinstance(o, SummaryRecord)]
         for record in records:
             report.llm_calls += record.calls
             report.prompt_tokens += record.prompt_tokens
@@ -559,6 +598,15 @@ class DigestService:
             report.failures += record.status == "failed"
             report.unverified += record.status == "unverified"
             report.abstract_only += record.status != "failed" and record.source == "abstract"
+        problems = [o for o in outcomes if isinstance(o, BaseException)]
+        if problems:
+            unusable = summarizer.unusable
+            if unusable is not None:  # one error shared by every paper it stopped: counted once
+                report.llm_calls += unusable.calls
+                report.prompt_tokens += unusable.prompt_tokens
+                report.completion_tokens += unusable.completion_tokens
+                raise unusable
+            raise problems[0]
         if fulltext_down():
             log.warning(
                 "arXiv full texts kept failing: the remaining papers' breakdowns used their abstracts"
@@ -606,5 +654,11 @@ class DigestService:
 
     def _write_archive(self, digest: Digest) -> Path:
         path = self.archive_path(digest)
-        write_atomically(path, render_post(digest))
+        try:
+            write_atomically(path, render_post(digest))
+        except OSError as err:
+            raise StorageError(
+                f"archive file {path} cannot be written ({err.strerror or type(err).__name__}); "
+                "check that path, or set [storage] archive_dir to a folder this user may write"
+            ) from None
         return path

@@ -32,6 +32,7 @@ from digest.models import (
     split_version,
 )
 from digest.redaction import redact, redact_or_none
+from digest.storage import StorageError, check_database_path
 from digest.transactions import immediate
 
 Migration = Callable[[sqlite_utils.Database], None]
@@ -313,6 +314,13 @@ def m017_subscription_max_cards(db: sqlite_utils.Database) -> None:
     db.table("subscriptions").add_column("max_cards", int)
 
 
+@migration
+def m018_build_run_errors(db: sqlite_utils.Database) -> None:
+    # A build that stopped (the LLM refused the key, the archive could not be written) is still a row,
+    # with what it spent and why it stopped.
+    db.table("build_runs").add_column("error", str)
+
+
 _SUMMARY_COLUMNS = [
     "paper_id",
     "model",
@@ -337,6 +345,18 @@ _SAVE_SUMMARY_SQL = (
     "on conflict (paper_id, model, language, prompt_version) do update set "
     + ", ".join(f"{c} = excluded.{c}" for c in _SUMMARY_COLUMNS[4:])
 )
+
+
+def _database_problem(path: Path, err: sqlite3.DatabaseError) -> str:
+    text = str(err)
+    if "not a database" in text:
+        return (
+            f"database {path} is not an SQLite database (or is damaged); set [storage] database to another "
+            "path, or move that file away"
+        )
+    if "readonly" in text or "read-only" in text:
+        return f"database {path} is read-only; give this user write access to it and its folder"
+    return f"database {path} cannot be opened ({text}); check the file and [storage] database"
 
 
 BUSY_TIMEOUT_SECONDS = 30.0
@@ -384,19 +404,24 @@ class Store:
 
     @classmethod
     def open(cls, path: str | Path) -> Store:
+        """Open (creating if needed) and migrate the database; StorageError names the path if it cannot be
+        used (a folder, unwritable, not an SQLite database)."""
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # The timeout rides out concurrent writers (another build, a push, thirty processes opening a
-        # new file at once); it is set on the connection before anything touches the file.
-        conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_SECONDS)
-        conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_SECONDS * 1000)}")
-        conn_db = sqlite_utils.Database(conn)
-        # WAL lets the bot read while a build writes.
-        _retry_locked(lambda: conn.execute("PRAGMA journal_mode = wal"))
-        # With WAL, NORMAL never corrupts the file and survives an application crash; only a power cut
-        # can lose the last commits, which the next build redoes. It spares a disk flush per summary.
-        conn_db.conn.execute("PRAGMA synchronous = NORMAL")
-        return cls(conn_db)
+        check_database_path(path)
+        try:
+            # The timeout rides out concurrent writers (another build, a push, thirty processes opening a
+            # new file at once); it is set on the connection before anything touches the file.
+            conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_SECONDS)
+            conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_SECONDS * 1000)}")
+            conn_db = sqlite_utils.Database(conn)
+            # WAL lets the bot read while a build writes.
+            _retry_locked(lambda: conn.execute("PRAGMA journal_mode = wal"))
+            # With WAL, NORMAL never corrupts the file and survives an application crash; only a power cut
+            # can lose the last commits, which the next build redoes. It spares a disk flush per summary.
+            conn_db.conn.execute("PRAGMA synchronous = NORMAL")
+            return cls(conn_db)
+        except sqlite3.DatabaseError as err:  # OperationalError included: read-only, locked, damaged
+            raise StorageError(_database_problem(path, err)) from None
 
     @classmethod
     def memory(cls) -> Store:
@@ -676,8 +701,13 @@ class Store:
         return [r["key"] for r in self.db.query("select key from digests where date = ?", [day.isoformat()])]
 
     def record_build(self, row: dict) -> None:
+        row = {
+            **row,
+            "error": redact_or_none(row.get("error")),
+            "finished_at": _now(),
+        }  # may quote an upstream
         with self.db.conn:
-            self.db.table("build_runs").insert({**row, "finished_at": _now()})
+            self.db.table("build_runs").insert(row)
 
     # -- subscriptions ------------------------------------------------------------------------
     def subscribe(self, platform: str, chat_id: str, categories: Iterable[str], title: str = "") -> None:

@@ -275,7 +275,7 @@ gateway_url = "{discord.gateway_url}"
 
         llm.responder = lambda body: (200, "not JSON")  # the LLM fails for good that day
         code, out = await _run(tmp_path, env, "build", "--date", DAY)
-        assert code == 0 and "failures 8" in out, out
+        assert code == 3 and "failures 8" in out, out  # 3: built, but papers without a summary
         code, out = await _run(tmp_path, env, "push", "--date", DAY)
         assert code == 0 and "telegram: 9 messages sent" in out and "discord: 0 messages" not in out, out
         card_messages = len(discord.messages[channel]) - 1  # English abstracts are long: several

@@ -134,7 +134,8 @@ class FakeArxiv:
         return app
 
     async def _fulltext(self, request: web.Request) -> web.Response:
-        self.fulltext_requests.append(request.path)
+        with self._lock:
+            self.fulltext_requests.append(request.path)
         found = self.fulltext.get(request.path)
         if found is None:
             return web.Response(status=404, text="not found")
