@@ -21,7 +21,7 @@ def test_llm_down_archives_every_paper_and_a_later_build_fills_in_only_the_missi
     project = make_project(arxiv_server.url, llm_server.url)
     llm.responder = lambda body: (500, "The server had an error while processing your request.")
 
-    result = project.run("build", "--date", "2026-02-18")
+    result = project.run("build", "--date", "2026-02-18", process=True)  # exit status from the shell
 
     assert result.returncode == 3  # built, but papers without a summary: the next build retries them
     assert "8 papers have no summary yet" in result.stderr and "Traceback" not in result.stderr

@@ -12,7 +12,8 @@ def test_build_reproduces_the_seed_byte_for_byte(seed_arxiv, fake_llm, make_proj
     llm, llm_server = fake_llm
     project = make_project(arxiv_server.url, llm_server.url)
 
-    result = project.run("build", "--date", "2026-02-18", check=True)
+    # the installed command in its own process: the whole path from the shell, once
+    result = project.run("build", "--date", "2026-02-18", check=True, process=True)
 
     assert project.post("2026-02-18").read_bytes() == SEED_POST.read_bytes()
     assert len(llm.requests) == 8
