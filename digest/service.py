@@ -371,13 +371,22 @@ class DigestService:
 
             digests = [self.store.load_digest(Digest.make_key(day, s)) for s in sets]
             report.digests = [d for d in digests if d is not None]
+            # The LLM is asked about the key before the embeddings endpoint is sent it: a wrong key stops
+            # the build here (exit 2) with no request paid or refused. Only when summaries are due: a
+            # finished day's rebuild needs no LLM, and ranks without embeddings if they fail.
+            checked = self.summarizer is not None and any(
+                item.summary is None for digest in report.digests for item in digest.items
+            )
+            if checked and self.summarizer is not None:
+                self.summarizer.unusable = None
+                await self.summarizer.preflight()
             for digest in report.digests:
                 await self.warm_embeddings(digest)
             default_key = category_key(self.default_categories)
             archived = {
                 d.key for d in report.digests if archive_all or category_key(d.categories) == default_key
             }
-            await self._summarize_missing(report, progress, archived)
+            await self._summarize_missing(report, progress, archived, checked)
             report.digests = [self.store.load_digest(d.key) or d for d in report.digests]
             for digest in report.digests:
                 if digest.key in archived:
@@ -475,7 +484,11 @@ class DigestService:
             )
 
     async def _summarize_missing(
-        self, report: BuildReport, progress: Progress, full_keys: set[str] | None = None
+        self,
+        report: BuildReport,
+        progress: Progress,
+        full_keys: set[str] | None = None,
+        checked: bool = False,
     ) -> None:
         """Summarize what the digests lack: every paper of an archived digest (`full_keys`; None: all),
         and of any other digest only the papers some subscribed chat gets as a card (or that were tried
@@ -495,7 +508,7 @@ class DigestService:
                     or self.store.has_summary_attempt(paper.versioned_id)
                 ):
                     papers.setdefault(paper.versioned_id, paper)
-        await self._summarize_papers(papers, report, progress)
+        await self._summarize_papers(papers, report, progress, checked)
 
     def _subscribers(self, digest: Digest) -> list[tuple[str, str]]:
         cat_key = category_key(digest.categories)
@@ -526,8 +539,9 @@ class DigestService:
             await self.embedder.vectors([*(i.paper for i in digest.items), *papers])
 
     async def _summarize_papers(
-        self, papers: dict[str, Paper], report: BuildReport, progress: Progress
+        self, papers: dict[str, Paper], report: BuildReport, progress: Progress, checked: bool = False
     ) -> None:
+        """Summarize `papers`; `checked`: this build already asked the LLM about its key (preflight)."""
         if not papers:
             return
         summarizer = self.summarizer
@@ -539,9 +553,10 @@ class DigestService:
                 )
                 self._warned_no_llm = True
             return
-        # A new build asks afresh: in `run`, a server that was down at the last build may be back.
-        summarizer.unusable = None
-        await summarizer.preflight()  # a wrong key or a dead server: found before any full text is fetched
+        if not checked:
+            # A new build asks afresh: in `run`, a server that was down at the last build may be back.
+            summarizer.unusable = None
+            await summarizer.preflight()  # a wrong key or a dead server: found before any full text
         progress.start(len(papers), "summaries")
         llm = self.settings.llm
         spent = 0  # tokens of this build so far, against llm.digest_token_budget
