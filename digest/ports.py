@@ -47,7 +47,7 @@ class DigestSource(Protocol):
         self, digest: Digest, platform: str, chat_id: str, for_push: bool = False
     ) -> ChatDigest:
         """The digest as one chat gets it: mutes left out, ranked, cut into cards and an overview.
-        for_push keeps the order until push_done(), for a push resumed after a crash."""
+        for_push keeps the order of the chat's first push of it, for every later push (resumed, healing)."""
         ...
 
     def push_done(self, platform: str, chat_id: str, digest_key: str) -> None: ...

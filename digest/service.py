@@ -20,7 +20,7 @@ import sqlite3
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Protocol
 
@@ -49,6 +49,11 @@ RATED_PAPERS_USED = 200  # the most recent liked (and disliked) papers a chat's 
 # (platform, chat id) -> how many cards a chat gets when it chose no number; the wiring knows the kinds
 # of chat (a Telegram private chat reads more than a channel).
 MaxCardsDefault = Callable[[str, str], int]
+
+
+# How long a chat's order of a pushed digest is kept: longer than a failed summary waits for the build
+# that heals its card (the next day's at the latest) and than any push of that day can come.
+PUSH_ORDER_KEPT_DAYS = 14
 
 
 def _order_key(chat_id: str, digest_key: str) -> str:
@@ -223,8 +228,11 @@ class DigestService:
         """The digest as this chat gets it: its mutes left out, ranked by its follows and ratings, its
         top `max_cards` as cards (summarized now if a build left them for later), the rest overview.
 
-        for_push: the order is kept (in platform_state) until push_done(), so that a push resumed after
-        a crash continues the same order even if the ranking's inputs changed meanwhile."""
+        for_push: the order of the chat's first push of this digest is kept (in platform_state), so that
+        a push resumed after a crash, or any later push (one that heals untranslated cards, one beside
+        `run`'s), continues in that order even if the chat's ratings, follows or max_cards changed
+        meanwhile: no paper moves between cards and overview once sent, none is sent twice, and a healed
+        card keeps its number and why-line."""
         chat_id = str(chat_id)
         ranked = await self._rank(digest, platform, chat_id)
         missing = [r.paper for r in ranked.cards if r.item.summary is None]
@@ -244,8 +252,10 @@ class DigestService:
         return ranked
 
     def push_done(self, platform: str, chat_id: str, digest_key: str) -> None:
-        """The chat has every part of the digest: its kept order is no longer needed."""
-        self.store.delete_state(platform, _order_key(str(chat_id), digest_key))
+        """The chat has every part of the digest. Its order stays kept (later pushes heal cards or find
+        nothing new in it); those of digests pushed long ago are dropped."""
+        before = datetime.now(UTC) - timedelta(days=PUSH_ORDER_KEPT_DAYS)
+        self.store.delete_states_before(platform, _order_key(str(chat_id), ""), before)
 
     async def card_ids_for_chat(self, digest: Digest, platform: str, chat_id: str) -> list[str]:
         """The base ids this chat gets as cards, best first; never calls the LLM."""

@@ -76,8 +76,18 @@ async def test_a_resumed_push_keeps_the_order_it_started_with(tmp_path: Path):
         again = await service.chat_digest(digest, "telegram", "-1", for_push=True)
         assert [r.paper.base_id for r in again.ranked] == [r.paper.base_id for r in first.ranked]
         assert again.max_cards == first.max_cards == 10
+        old_key = "push-order|-1|2026-01-01|cs.SD,eess.AS"
+        service.store.set_state("telegram", old_key, "{}")
+        service.store.db.execute(
+            "update platform_state set updated_at = '2026-01-01T00:00:00+00:00' where key = ?", [old_key]
+        )
         service.push_done("telegram", "-1", digest.key)
-        fresh = await service.chat_digest(digest, "telegram", "-1", for_push=True)
+        assert service.store.get_state("telegram", old_key) is None  # orders of long ago are dropped
+        # A later push of the same digest (one that heals cards) finds the shape the chat already got.
+        later = await service.chat_digest(digest, "telegram", "-1", for_push=True)
+        assert [r.paper.base_id for r in later.ranked] == [r.paper.base_id for r in first.ranked]
+        # What a reader asks for (/today) is ranked afresh, and so is the next day's digest.
+        fresh = await service.chat_digest(digest, "telegram", "-1")
         assert all(
             "navigation" in r.paper.title.lower() or "Robot" in r.paper.title for r in fresh.ranked[:6]
         )
