@@ -36,7 +36,7 @@ from digest.models import Digest, Paper, Summary, SummaryRecord, Window, categor
 from digest.ranking import ChatDigest, keep_order, rank_for_chat
 from digest.storage import StorageError, check_archive_dir
 from digest.store import Store
-from digest.summarize import Summarizer
+from digest.summarize import LLMUnusable, Summarizer
 from digest.window import late_since, select_papers, window_for
 
 log = logging.getLogger(__name__)
@@ -212,7 +212,10 @@ class DigestService:
             paper = replace(paper, version=split_version(paper_id)[1])
         if self.store.has_summary_attempt(paper.versioned_id):
             return found  # tried and failed: the next build retries it, not every button press
-        await self._summarize_lazily([paper])
+        try:
+            await self._summarize_lazily([paper])
+        except LLMUnusable as err:  # down or refusing: the reader gets the abstract, not a dead button
+            log.warning("breakdown of %s asked for, but not summarized: %s", paper.versioned_id, err)
         return self.breakdown(paper_id)
 
     # -- one chat's digest --------------------------------------------------------------------
@@ -237,7 +240,12 @@ class DigestService:
         ranked = await self._rank(digest, platform, chat_id)
         missing = [r.paper for r in ranked.cards if r.item.summary is None]
         if missing and self.summarizer is not None:
-            await self._summarize_lazily(missing)
+            try:
+                await self._summarize_lazily(missing)
+            except LLMUnusable as err:
+                # The LLM is down or refuses: the cards go out with their abstracts, as when a build's
+                # LLM failed, and a later push or build heals them; the chat is not left without them.
+                log.warning("%s %s: %d cards go out untranslated: %s", platform, chat_id, len(missing), err)
             # Ranking again is cheap (vectors are cached) and reads the new texts from the store.
             ranked = await self._rank(self.store.load_digest(digest.key) or digest, platform, chat_id)
         if for_push:
@@ -293,7 +301,16 @@ class DigestService:
             return existing
         if len(cats) > self.settings.limits.max_categories_per_subscription:
             raise ConfigError(f"{len(cats)} categories are past [limits] max_categories_per_subscription")
-        report = await self.build(day, [cats])
+        try:
+            report = await self.build(day, [cats])
+        except LLMUnusable as err:
+            # Fetched and stored, but the LLM is down or refuses: the digest goes out with its abstracts
+            # (healed later) rather than not at all.
+            built = self.store.load_digest(key)
+            if built is None:
+                raise
+            log.warning("digest %s built without summaries: %s", key, err)
+            return built
         return report.digest
 
     async def build_all(self, day: date, progress: Progress | None = None) -> BuildReport:

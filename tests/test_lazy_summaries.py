@@ -94,3 +94,26 @@ async def test_a_resumed_push_keeps_the_order_it_started_with(tmp_path: Path):
     finally:
         await service.aclose()
         service.store.close()
+
+
+async def test_a_dead_llm_leaves_cards_untranslated_not_chats_without_their_digest(
+    seed_arxiv, tmp_path: Path
+):
+    """The LLM down when a push (or a reader) needs summaries on the spot: the digest goes out with its
+    abstracts and heals later, as when a build's LLM failed; nothing raises into the adapters."""
+    _arxiv, arxiv_server = seed_arxiv
+    config = write_config(tmp_path / "c.toml", arxiv_server.url)
+    config.write_text(config.read_text().replace("retries = 2", "retries = 0"))
+    env = {"OPENAI_BASE_URL": "http://127.0.0.1:9/v1", "OPENAI_API_KEY": "sk-test"}  # nothing listens
+    service = make_service(load_settings(config, env, base_dir=tmp_path))
+    try:
+        # a subscription's own set, first built by its push
+        digest = await service.ensure_digest(DAY, ["cs.SD"])
+        assert len(digest.items) == 6 and all(i.summary is None for i in digest.items)
+        mine = await service.chat_digest(digest, "telegram", "-1", for_push=True)
+        assert len(mine.cards) == 6 and all(r.item.summary is None for r in mine.cards)
+        paper, summary = await service.explain(digest.items[0].paper.versioned_id) or (None, None)
+        assert paper is not None and summary is None  # the abstract, not a button left hanging
+    finally:
+        await service.aclose()
+        service.store.close()
