@@ -143,6 +143,8 @@ class Pusher:
             log.exception("telegram push: could not rank the digest for chat %s", chat_id)
             report.failed.append(chat_id)
             return
+        # The chat's digest as ranked: its cards summarized just now (if a build left them) included.
+        digest = mine.digest
         deliveries = self.store.deliveries
         items = {item.paper.base_id: item for item in digest.items}
         whys = (
