@@ -678,12 +678,16 @@ class DigestService:
             for key in todo:
                 self._lazy_inflight[key] = done
             try:
-                await self._summarize_papers(todo, self.lazy, _NoProgress())
+                # One process summarizes a paper: a push beside this one (or beside `run`) waits here,
+                # then finds the paper done and pays for nothing.
+                async with self.store.leases.hold([f"summary|{key}" for key in todo]):
+                    still = {k: p for k, p in todo.items() if not self.store.has_summary_attempt(k)}
+                    await self._summarize_papers(still, self.lazy, _NoProgress())
             finally:
                 for key in todo:
                     self._lazy_inflight.pop(key, None)
                 done.set_result(None)
-            log.info("summarized %d paper(s) on request", len(todo))
+            log.info("summarized %d paper(s) on request", len(still))
         for wait in waits:
             await wait
 

@@ -5,6 +5,7 @@ resumed after a crash keeps its order. Real service, fake arXiv and fake LLM."""
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -117,3 +118,27 @@ async def test_a_dead_llm_leaves_cards_untranslated_not_chats_without_their_dige
     finally:
         await service.aclose()
         service.store.close()
+
+
+async def test_two_processes_summarizing_the_same_cards_pay_once(fake_llm, tmp_path: Path):
+    """Two pushes at once (two processes: two stores, two lease owners) for a chat whose cards a build
+    left unsummarized: one pays, the other waits and finds them done."""
+    llm, llm_server = fake_llm
+    llm.latency = 0.2  # both are asking at once
+    config = write_config(tmp_path / "c.toml", "http://127.0.0.1:9")
+    config.write_text(config.read_text().replace("[llm]", '[llm]\nembedding_model = ""'))
+    env = {"OPENAI_BASE_URL": f"{llm_server.url}/v1", "OPENAI_API_KEY": "sk-test"}
+    settings = load_settings(config, env, base_dir=tmp_path)
+    items = topic_items([("codec", 5)], "2602.1")
+    digest = make_digest([replace(i, summary=None) for i in items])
+    services = [make_service(settings), make_service(settings)]
+    store_digest(services[0].store, digest)
+    try:
+        pushes = [s.chat_digest(digest, "telegram", "-1", for_push=True) for s in services]
+        for mine in await asyncio.gather(*pushes):
+            assert all(r.item.summary is not None for r in mine.cards)
+        assert sorted(llm.calls_for(i.paper.versioned_id) for i in items) == [1] * 5
+    finally:
+        for service in services:
+            await service.aclose()
+            service.store.close()
