@@ -55,23 +55,30 @@ async def daily_job(
     day: date,
     retry_seconds: float = BUILD_RETRY_SECONDS,
 ) -> None:
-    """Build (or finish) the day's digests, then push; each step is idempotent, so a retry is safe."""
+    """Build (or finish) the day's digests, then push; each step is idempotent, so a retry is safe.
+
+    Without arXiv there is no digest to push. Without the LLM (down all day, or refusing the key) the
+    digests are stored all the same: they are pushed with their abstracts, and the cards are edited in
+    place once a later build has the translations, rather than chats getting nothing that day."""
     for attempt in range(1, BUILD_ATTEMPTS + 1):
         try:
             report = await service.build_all(day)
+            log.info("built %s: %s", day, "; ".join(f"{d.key} shown {d.shown}" for d in report.digests))
             break
         except LLMRefused as err:  # a wrong key or model: waiting will not help, the operator must act
-            log.error("daily build for %s stopped: %s", day, err)
-            return
+            log.error("daily build for %s stopped: %s; pushing the abstracts", day, err)
+            break
         except (SourceError, LLMUnusable) as err:
             if attempt == BUILD_ATTEMPTS:
+                if isinstance(err, LLMUnusable):
+                    log.error("daily build for %s: %s, %d times; pushing the abstracts", day, err, attempt)
+                    break
                 log.error(
                     "daily build for %s failed %d times (%s); giving up until tomorrow", day, attempt, err
                 )
                 return
             log.warning("daily build for %s failed (%s); retrying in %.0f s", day, err, retry_seconds)
             await asyncio.sleep(retry_seconds)
-    log.info("built %s: %s", day, "; ".join(f"{d.key} shown {d.shown}" for d in report.digests))
     for runtime in runtimes:
         try:
             sent = await runtime.push(day)

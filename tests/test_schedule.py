@@ -65,3 +65,24 @@ async def test_the_daily_job_gives_up_for_the_day_without_pushing(seed_arxiv, tm
     assert runtime.pushed == []
     assert service.get_digest(date(2026, 2, 18)) is None
     service.store.close()
+
+
+async def test_the_daily_job_pushes_the_abstracts_when_the_llm_refuses(seed_arxiv, fake_llm, tmp_path):
+    """A wrong key (or an LLM down all day): the day's digest is stored all the same and pushed with its
+    abstracts, healed later, rather than every chat getting nothing."""
+    _arxiv, server = seed_arxiv
+    llm, llm_server = fake_llm
+    llm.api_keys = {"sk-the-right-key"}
+    env = {"OPENAI_BASE_URL": f"{llm_server.url}/v1", "OPENAI_API_KEY": "sk-a-wrong-key"}
+    settings = load_settings(write_config(tmp_path / "c.toml", server.url), env=env, base_dir=tmp_path)
+    service = make_service(settings)
+    runtime = RecordingRuntime()
+
+    await daily_job(service, [runtime], date(2026, 2, 18), retry_seconds=0)
+
+    assert runtime.pushed == [date(2026, 2, 18)]
+    digest = service.get_digest(date(2026, 2, 18))
+    assert digest is not None and digest.shown == 8 and all(i.summary is None for i in digest.items)
+    assert llm.received == 0  # the key was refused at the model list: nothing was sent for the papers
+    await service.aclose()
+    service.store.close()
