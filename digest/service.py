@@ -51,6 +51,9 @@ RATED_PAPERS_USED = 200  # the most recent liked (and disliked) papers a chat's 
 MaxCardsDefault = Callable[[str, str], int]
 
 
+# After the LLM was found down or refusing on a request, how long later requests take that answer as is.
+LAZY_RETRY_SECONDS = 60.0
+
 # How long a chat's order of a pushed digest is kept: longer than a failed summary waits for the build
 # that heals its card (the next day's at the latest) and than any push of that day can come.
 PUSH_ORDER_KEPT_DAYS = 14
@@ -141,6 +144,9 @@ class DigestService:
         self._build_lock = asyncio.Lock()
         self._building: set[str] = set()  # lease names of the build running in this process
         self._lazy_inflight: dict[str, asyncio.Future[None]] = {}
+        # The LLM found down or refusing on a reader's (or a push's) request, and when: the next chats of
+        # a push do not each wait out the client's retries again.
+        self._lazy_unusable: tuple[float, LLMUnusable] | None = None
         self._warned_no_llm = False
 
     async def aclose(self) -> None:
@@ -665,6 +671,10 @@ class DigestService:
         readers or chats ask at the same moment."""
         if self.summarizer is None:
             return
+        if self._lazy_unusable is not None:
+            since, unusable = self._lazy_unusable
+            if time.monotonic() - since < LAZY_RETRY_SECONDS:
+                raise unusable
         waits: list[asyncio.Future[None]] = []
         todo: dict[str, Paper] = {}
         for paper in papers:
@@ -683,6 +693,9 @@ class DigestService:
                 async with self.store.leases.hold([f"summary|{key}" for key in todo]):
                     still = {k: p for k, p in todo.items() if not self.store.has_summary_attempt(k)}
                     await self._summarize_papers(still, self.lazy, _NoProgress())
+            except LLMUnusable as err:
+                self._lazy_unusable = (time.monotonic(), err)
+                raise
             finally:
                 for key in todo:
                     self._lazy_inflight.pop(key, None)

@@ -142,3 +142,21 @@ async def test_two_processes_summarizing_the_same_cards_pay_once(fake_llm, tmp_p
         for service in services:
             await service.aclose()
             service.store.close()
+
+
+async def test_an_llm_found_refusing_is_not_asked_again_for_every_chat(fake_llm, tmp_path: Path):
+    llm, llm_server = fake_llm
+    llm.api_keys = {"sk-the-right-key"}
+    config = write_config(tmp_path / "c.toml", "http://127.0.0.1:9")
+    env = {"OPENAI_BASE_URL": f"{llm_server.url}/v1", "OPENAI_API_KEY": "sk-a-wrong-key"}
+    service = make_service(load_settings(config, env, base_dir=tmp_path))
+    digest = make_digest([replace(i, summary=None) for i in topic_items([("codec", 3)], "2602.1")])
+    store_digest(service.store, digest)
+    try:
+        for chat in ("-1", "-2", "-3"):  # a push's chats, one after another
+            mine = await service.chat_digest(digest, "telegram", chat, for_push=True)
+            assert len(mine.cards) == 3 and all(r.item.summary is None for r in mine.cards)
+        assert llm.models_listed == 1 and llm.received == 0  # asked once, then taken as said
+    finally:
+        await service.aclose()
+        service.store.close()
