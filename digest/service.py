@@ -404,21 +404,21 @@ class DigestService:
 
             digests = [self.store.load_digest(Digest.make_key(day, s)) for s in sets]
             report.digests = [d for d in digests if d is not None]
+            default_key = category_key(self.default_categories)
+            archived = {
+                d.key for d in report.digests if archive_all or category_key(d.categories) == default_key
+            }
             # The LLM is asked about the key before the embeddings endpoint is sent it: a wrong key stops
-            # the build here (exit 2) with no request paid or refused. Only when summaries are due: a
-            # finished day's rebuild needs no LLM, and ranks without embeddings if they fail.
+            # the build here (exit 2) with no request paid or refused. Only when an archived digest needs
+            # summaries: a finished day's rebuild needs no LLM, and ranks without embeddings if they fail.
             checked = self.summarizer is not None and any(
-                item.summary is None for digest in report.digests for item in digest.items
+                item.summary is None for d in report.digests if d.key in archived for item in d.items
             )
             if checked and self.summarizer is not None:
                 self.summarizer.unusable = None
                 await self.summarizer.preflight()
             for digest in report.digests:
                 await self.warm_embeddings(digest)
-            default_key = category_key(self.default_categories)
-            archived = {
-                d.key for d in report.digests if archive_all or category_key(d.categories) == default_key
-            }
             await self._summarize_missing(report, progress, archived, checked)
             report.digests = [self.store.load_digest(d.key) or d for d in report.digests]
             for digest in report.digests:
