@@ -402,6 +402,22 @@ async def test_one_bad_paper_never_stops_a_push(env: Env):
     assert await env.runtime.push(day) == 0
 
 
+async def test_a_paper_no_link_can_name_stays_in_the_overview_without_its_breakdown_link(env: Env):
+    fake, store = env.fake, env.store
+    good = seed_items()[0]
+    odd = replace(good.paper, base_id="2602.1234567")  # an id no /start payload can carry
+    day = SEED_DAY.replace(day=19)
+    store_digest(store, make_digest([good, DigestItem(odd, good.summary)], day))
+    store.subscribe(TG, str(GROUP), ["cs.SD", "eess.AS"], "Lab group")
+    store.set_max_cards(TG, str(GROUP), 1)  # the odd paper goes to the overview
+    await env.runtime.start(receive=False)
+    assert await env.runtime.push(day) == 3  # the header, the card and the overview
+    overview = fake.messages_to(GROUP)[-1]
+    assert overview["text"].endswith(f"2. {good.paper.title}")
+    assert [e["url"] for e in overview["entities"] if e["type"] == "text_link"] == [odd.abs_url]
+    assert fake.errors == []
+
+
 async def test_cards_sent_while_the_llm_was_down_are_healed_by_the_next_push(tmp_path: Path, fake_llm):
     """A digest stored without summaries (its build's LLM was down): the push sends the abstracts; the
     next push, with the LLM back, summarizes the cards on the spot and edits them in place."""
