@@ -402,6 +402,23 @@ async def test_one_bad_paper_never_stops_a_push(env: Env):
     assert await env.runtime.push(day) == 0
 
 
+async def test_a_bug_met_in_one_chat_does_not_stop_the_others(env: Env, monkeypatch: pytest.MonkeyPatch):
+    from adapters.telegram.push import Pusher
+
+    heal = Pusher._heal
+
+    async def broken_for_the_group(self, chat_id, *args):
+        if chat_id == str(GROUP):
+            raise RuntimeError("a bug")
+        await heal(self, chat_id, *args)
+
+    monkeypatch.setattr(Pusher, "_heal", broken_for_the_group)
+    subscribe_all(env.store)
+    await env.runtime.start(receive=False)
+    assert await env.runtime.push(SEED_DAY) == 27  # the group's messages went out before the bug
+    assert all(len(texts(env.fake, chat)) == 9 for chat in (CHANNEL, GROUP, PRIVATE))
+
+
 async def test_a_paper_no_link_can_name_stays_in_the_overview_without_its_breakdown_link(env: Env):
     fake, store = env.fake, env.store
     good = seed_items()[0]

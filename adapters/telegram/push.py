@@ -109,7 +109,11 @@ class Pusher:
 
         async def one(subscription: Subscription) -> None:
             async with gate:
-                await self._push_chat(subscription, digest_for, report)
+                try:
+                    await self._push_chat(subscription, digest_for, report)
+                except Exception:  # a bug met in one chat's digest must not stop everyone else's
+                    log.exception("telegram push to chat %s failed", subscription.chat_id)
+                    report.failed.append(subscription.chat_id)
 
         await asyncio.gather(*(one(s) for s in subscriptions))
         log.info(
