@@ -62,11 +62,15 @@ async def push_digest(client: discord.Client, store: Store, service: DigestSourc
         except Exception:
             log.exception("discord push: could not rank the digest for channel %s", sub.chat_id)
             continue
-        posted = await _post_missing(channel, store, sub, mine)
-        if posted is None:
+        try:
+            posted = await _post_missing(channel, store, sub, mine)
+            if posted is None:
+                continue
+            sent += posted
+            await heal(channel, store, sub.chat_id, mine)
+        except Exception:  # a bug met in one channel's digest must not stop everyone else's
+            log.exception("discord push to channel %s failed", sub.chat_id)
             continue
-        sent += posted
-        await heal(channel, store, sub.chat_id, mine)
         service.push_done(PLATFORM, sub.chat_id, digest.key)
     return sent
 
