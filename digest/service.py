@@ -3,6 +3,11 @@
 A digest is built once and stored: its membership is fixed when it is first built, summaries are cached
 by paper version, model, language and prompt, and every platform and the archive render from the store.
 Building again only finishes what is missing (failed summaries) and rewrites the same archive file.
+
+A build works for the push: once the membership is fixed, it summarizes first the papers some chat will
+receive as cards (digest/priority.py), fetching full texts one request at a time in that order while the
+LLM summarizes the papers already fetched, and it reports each paper as done (digest/readiness.py), so a
+chat's push can start as soon as its own cards are ready. The archive is written when everything is.
 """
 
 from __future__ import annotations
@@ -14,9 +19,9 @@ import os
 import re
 import sqlite3
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Protocol
 
@@ -26,7 +31,9 @@ from digest.budget import trim_to_budget
 from digest.fulltext import FullText, FullTextFetcher
 from digest.markdown import render_post
 from digest.models import Digest, Paper, Summary, SummaryRecord, Window, category_key, split_version
-from digest.store import Store
+from digest.priority import CardPicker, EveryPaperIsACard, all_ids, cards_first
+from digest.readiness import BuildProgress
+from digest.store import Store, Subscription
 from digest.summarize import Summarizer
 from digest.window import late_since, select_papers, window_for
 
@@ -92,14 +99,17 @@ class DigestService:
         source: ArxivSource,
         summarizer: Summarizer | None,
         fulltext: FullTextFetcher | None = None,
+        cards: CardPicker | None = None,
     ):
         self.settings = settings
         self.store = store
         self.source = source
         self.summarizer = summarizer
         self.fulltext = fulltext
+        self.cards: CardPicker = cards or EveryPaperIsACard()
         self._build_lock = asyncio.Lock()
         self._warned_no_llm = False
+        self._progress: dict[date, BuildProgress] = {}  # builds of this process, by day
 
     # -- reading ------------------------------------------------------------------------------
     @property
@@ -141,8 +151,39 @@ class DigestService:
 
     # -- building -----------------------------------------------------------------------------
     async def ensure_digest(self, day: date, categories: Sequence[str] | None = None) -> Digest:
-        cats = self._categories(categories)
-        existing = self.store.load_digest(Digest.make_key(day, cats))
+        """The digest, built first if it never was; while a build of it runs, once all of it is done."""
+        return await self._ready_digest(day, self._categories(categories), all_ids)
+
+    async def chat_digest(self, day: date, subscription: Subscription) -> Digest:
+        """The digest a subscribed chat receives, as soon as its own cards are summarized: a chat need
+        not wait for papers that only the archive or another chat shows as cards."""
+        cats = self._categories(subscription.categories or None)
+        return await self._ready_digest(day, cats, lambda d: self.cards.card_ids(d, subscription))
+
+    async def wait_membership(self, day: date) -> None:
+        """Until a build in this process has fixed the day's membership (the digests and their papers)."""
+        await self._progress_of(day).membership()
+
+    def _progress_of(self, day: date) -> BuildProgress:
+        if day not in self._progress:
+            # A long-running bot builds a day at a time; forget days no push waits for any more.
+            for old in [d for d in self._progress if d < day - timedelta(days=7)]:
+                del self._progress[old]
+            self._progress[day] = BuildProgress()
+        return self._progress[day]
+
+    async def _ready_digest(
+        self, day: date, cats: tuple[str, ...], needed: Callable[[Digest], Sequence[str]]
+    ) -> Digest:
+        key = Digest.make_key(day, cats)
+        progress = self._progress.get(day)
+        if progress is not None and progress.running:
+            await progress.membership_or_end()
+            digest = self.store.load_digest(key)
+            if digest is not None:
+                await progress.papers(needed(digest))
+                return self.store.load_digest(key) or digest
+        existing = self.store.load_digest(key)
         if existing is not None:
             return existing
         report = await self.build(day, [cats])
@@ -171,7 +212,12 @@ class DigestService:
         """
         self.check_buildable(day)
         async with self._build_lock:
-            return await self._build(day, category_sets, progress or _NoProgress(), archive_all)
+            tracker = self._progress_of(day)
+            tracker.begin()
+            try:
+                return await self._build(day, category_sets, progress or _NoProgress(), archive_all, tracker)
+            finally:
+                tracker.end()
 
     def check_buildable(self, day: date) -> None:
         check_buildable(self.settings, day)
@@ -182,6 +228,7 @@ class DigestService:
         category_sets: Sequence[Sequence[str]] | None,
         progress: Progress,
         archive_all: bool,
+        tracker: BuildProgress,
     ) -> BuildReport:
         began = time.monotonic()
         sets = [self._categories(s) for s in (category_sets or [self.default_categories])]
@@ -195,7 +242,8 @@ class DigestService:
 
         digests = [self.store.load_digest(Digest.make_key(day, s)) for s in sets]
         report.digests = [d for d in digests if d is not None]
-        await self._summarize_missing(report, progress)
+        tracker.select(p.versioned_id for d in report.digests for p in _unsummarized(d))
+        await self._summarize_missing(report, progress, tracker)
         report.digests = [self.store.load_digest(d.key) or d for d in report.digests]
         default_key = category_key(self.default_categories)
         for digest in report.digests:
@@ -267,12 +315,23 @@ class DigestService:
                 "digest %s: %d candidates, %d shown", digest.key, selection.fetched, len(selection.papers)
             )
 
-    async def _summarize_missing(self, report: BuildReport, progress: Progress) -> None:
+    def work_order(self, digests: Sequence[Digest]) -> list[str]:
+        """The papers of these digests, those some subscribed chat receives as cards first."""
+        by_key = {category_key(d.categories): d for d in digests}
+        card_lists = []
+        for sub in self.store.active_subscriptions():
+            digest = by_key.get(category_key(tuple(sub.categories) or self.default_categories))
+            if digest is not None:
+                card_lists.append(self.cards.card_ids(digest, sub))
+        return cards_first(card_lists, digests)
+
+    async def _summarize_missing(
+        self, report: BuildReport, progress: Progress, tracker: BuildProgress
+    ) -> None:
         papers: dict[str, Paper] = {}
         for digest in report.digests:
-            for item in digest.items:
-                if item.summary is None:
-                    papers.setdefault(item.paper.versioned_id, item.paper)
+            for paper in _unsummarized(digest):
+                papers.setdefault(paper.versioned_id, paper)
         if not papers:
             return
         summarizer = self.summarizer
@@ -284,11 +343,11 @@ class DigestService:
                 )
                 self._warned_no_llm = True
             return
-        progress.start(len(papers), "summaries")
+        rank = {paper_id: i for i, paper_id in enumerate(self.work_order(report.digests))}
+        ordered = sorted(papers.values(), key=lambda p: rank.get(p.versioned_id, len(rank)))
+        progress.start(len(ordered), "summaries")
         llm = self.settings.llm
         spent = 0  # tokens of this build so far, against llm.digest_token_budget
-        # arXiv wants one request at a time: full texts are fetched in turn while the LLM works in parallel.
-        fetch_turn = asyncio.Lock()
 
         def over_budget() -> bool:
             return bool(llm.digest_token_budget) and spent >= llm.digest_token_budget
@@ -303,29 +362,50 @@ class DigestService:
                 fetcher is not None and fetcher.failed_fetches - failed_before >= FULLTEXT_FAILURES_TO_GIVE_UP
             )
 
-        async def one(paper: Paper) -> SummaryRecord:
-            nonlocal spent
-            source_text, kind = None, "abstract"
-            if fetcher is not None and not over_budget():
-                async with fetch_turn:
+        # A pipeline: arXiv wants one request at a time, so one reader fetches full texts in priority
+        # order while `llm.concurrency` workers summarize the papers already read. The queue lets the
+        # reader run a little ahead of the LLM, not hold every full text of a big day in memory.
+        workers = llm.concurrency
+        queue: asyncio.Queue[tuple[Paper, str | None, str] | None] = asyncio.Queue(maxsize=2 * workers)
+        records: list[SummaryRecord] = []
+
+        async def read_papers() -> None:
+            for paper in ordered:
+                source_text, kind = None, "abstract"
+                if fetcher is not None and not over_budget():
                     fulltext = (
                         FullText("abstract", (("Abstract", paper.abstract),))
                         if fulltext_down()
                         else await fetcher.fetch_async(paper)
                     )
-                if fulltext.source != "abstract" and not over_budget():
-                    source_text = trim_to_budget(fulltext, llm.paper_token_budget)
-                    kind = fulltext.source
-            record = await summarizer.summarize(paper, source_text, kind)
-            spent += record.prompt_tokens + record.completion_tokens
-            # Stored as each finishes: a crash loses at most the papers in flight.
-            self.store.save_summary(record, summarizer.model, summarizer.language, summarizer.prompt_version)
-            progress.advance()
-            return record
+                    if fulltext.source != "abstract" and not over_budget():
+                        source_text = trim_to_budget(fulltext, llm.paper_token_budget)
+                        kind = fulltext.source
+                await queue.put((paper, source_text, kind))
+            for _ in range(workers):
+                await queue.put(None)
 
+        async def summarize_papers() -> None:
+            nonlocal spent
+            while (item := await queue.get()) is not None:
+                paper, source_text, kind = item
+                record = await summarizer.summarize(paper, source_text, kind)
+                spent += record.prompt_tokens + record.completion_tokens
+                # Stored as each finishes: a crash loses at most the papers in flight.
+                self.store.save_summary(
+                    record, summarizer.model, summarizer.language, summarizer.prompt_version
+                )
+                records.append(record)
+                tracker.done(paper.versioned_id)
+                progress.advance()
+
+        tasks = [asyncio.ensure_future(read_papers())]
+        tasks += [asyncio.ensure_future(summarize_papers()) for _ in range(workers)]
         try:
-            records = await asyncio.gather(*(one(p) for p in papers.values()))
+            await asyncio.gather(*tasks)
         finally:
+            for task in tasks:
+                task.cancel()  # after a failure, nothing may keep running (or waiting) behind it
             progress.close()
         for record in records:
             report.llm_calls += record.calls
@@ -362,3 +442,7 @@ class DigestService:
             out.write(render_post(digest))
         tmp.replace(path)
         return path
+
+
+def _unsummarized(digest: Digest) -> list[Paper]:
+    return [item.paper for item in digest.items if item.summary is None]
