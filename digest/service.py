@@ -110,6 +110,7 @@ class DigestService:
         self._build_lock = asyncio.Lock()
         self._warned_no_llm = False
         self._progress: dict[date, BuildProgress] = {}  # builds of this process, by day
+        self._ensuring: dict[str, asyncio.Future[BuildReport]] = {}  # on-demand builds, by digest key
 
     # -- reading ------------------------------------------------------------------------------
     @property
@@ -186,7 +187,12 @@ class DigestService:
         existing = self.store.load_digest(key)
         if existing is not None:
             return existing
-        report = await self.build(day, [cats])
+        # One build per digest, however many chats of that category set ask for it at once.
+        building = self._ensuring.get(key)
+        if building is None:
+            building = self._ensuring[key] = asyncio.ensure_future(self.build(day, [cats]))
+            building.add_done_callback(lambda _: self._ensuring.pop(key, None))
+        report = await asyncio.shield(building)
         return report.digest
 
     async def build_all(self, day: date, progress: Progress | None = None) -> BuildReport:

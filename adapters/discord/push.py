@@ -7,6 +7,7 @@ and run again sends only what is missing, and a second push sends nothing.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import date
 
@@ -14,50 +15,63 @@ import discord
 
 from adapters.discord import render
 from adapters.discord.app import PLATFORM, DigestSource, send
-from digest.models import Digest, category_key
-from digest.store import Store
+from digest.models import Digest
+from digest.store import Store, Subscription
 
 log = logging.getLogger(__name__)
 
 
 async def push_digest(client: discord.Client, store: Store, service: DigestSource, day: date) -> int:
     """Post the digest of `day` to every active subscribed channel that has not had it; return the
-    number of messages posted. A missing or forbidden channel is deactivated and skipped; 429s are
-    waited out by discord.py itself."""
+    number of messages posted. Channels go in the order their cards become ready (service.chat_digest
+    waits for a running build), one at a time. A missing or forbidden channel is deactivated and skipped;
+    429s are waited out by discord.py itself."""
     sent = 0
-    digests: dict[str, Digest] = {}
-    for sub in store.active_subscriptions(PLATFORM):
-        categories = list(sub.categories) or None
-        wanted = category_key(categories) if categories else ""
+
+    async def ready(sub: Subscription) -> tuple[Subscription, Digest | None]:
         try:
-            digest = digests.get(wanted) or await service.ensure_digest(day, categories)
+            return sub, await service.chat_digest(day, sub)
         except Exception:
-            log.exception("discord push: no digest of %s for %s", day, categories or "the default set")
-            continue
-        digests[wanted] = digest
+            log.exception("discord push: no digest of %s for %s", day, ",".join(sub.categories) or "default")
+            return sub, None
+
+    waits = [asyncio.ensure_future(ready(sub)) for sub in store.active_subscriptions(PLATFORM)]
+    try:
+        for next_ready in asyncio.as_completed(waits):
+            sub, digest = await next_ready
+            if digest is not None:
+                sent += await _push_channel(client, store, sub, digest)
+    finally:
+        for wait in waits:
+            wait.cancel()
+    return sent
+
+
+async def _push_channel(client: discord.Client, store: Store, sub: Subscription, digest: Digest) -> int:
+    sent = 0
+    try:
+        channel = client.get_partial_messageable(int(sub.chat_id))
+    except ValueError:
+        store.deactivate(PLATFORM, sub.chat_id, "not a Discord channel id")
+        return 0
+    delivered = store.delivered_parts(PLATFORM, sub.chat_id, digest.key)
+    for message in render.digest_messages(digest, skip=delivered):
         try:
-            channel = client.get_partial_messageable(int(sub.chat_id))
-        except ValueError:
-            store.deactivate(PLATFORM, sub.chat_id, "not a Discord channel id")
-            continue
-        delivered = store.delivered_parts(PLATFORM, sub.chat_id, digest.key)
-        for message in render.digest_messages(digest, skip=delivered):
-            try:
-                posted = await send(channel, message)
-            except (discord.NotFound, discord.Forbidden) as err:
-                reason = f"{err.status} {err.text or type(err).__name__}"[:200]
-                store.deactivate(PLATFORM, sub.chat_id, reason)
-                log.warning("discord push: channel %s deactivated: %s", sub.chat_id, reason)
-                break
-            except discord.HTTPException as err:
-                # Anything else (5xx after discord.py's retries, a rejected payload): try again next push.
-                log.error(
-                    "discord push: channel %s failed (%s %s); will retry", sub.chat_id, err.status, err.text
-                )
-                break
-            for part in message.parts:
-                store.record_delivery(PLATFORM, sub.chat_id, digest.key, part, posted.id)
-            sent += 1
-        else:
-            log.info("discord push: channel %s has the digest %s", sub.chat_id, digest.key)
+            posted = await send(channel, message)
+        except (discord.NotFound, discord.Forbidden) as err:
+            reason = f"{err.status} {err.text or type(err).__name__}"[:200]
+            store.deactivate(PLATFORM, sub.chat_id, reason)
+            log.warning("discord push: channel %s deactivated: %s", sub.chat_id, reason)
+            break
+        except discord.HTTPException as err:
+            # Anything else (5xx after discord.py's retries, a rejected payload): try again next push.
+            log.error(
+                "discord push: channel %s failed (%s %s); will retry", sub.chat_id, err.status, err.text
+            )
+            break
+        for part in message.parts:
+            store.record_delivery(PLATFORM, sub.chat_id, digest.key, part, posted.id)
+        sent += 1
+    else:
+        log.info("discord push: channel %s has the digest %s", sub.chat_id, digest.key)
     return sent

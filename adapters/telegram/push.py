@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
@@ -23,7 +22,7 @@ from telegram.error import ChatMigrated, Forbidden, RetryAfter, TelegramError
 from adapters.telegram.ports import PLATFORM, DigestSource
 from adapters.telegram.render import Message, render_digest
 from adapters.telegram.sending import send
-from digest.models import Digest, category_key
+from digest.models import Digest
 from digest.store import Store, Subscription
 
 log = logging.getLogger(__name__)
@@ -68,20 +67,22 @@ class Pusher:
     async def push(self, day: date) -> PushReport:
         report = PushReport()
         subscriptions = self.store.active_subscriptions(PLATFORM)
-        digests: dict[str, asyncio.Future[Digest]] = {}
         gate = asyncio.Semaphore(self.concurrency)
 
-        async def digest_for(categories: Sequence[str]) -> Digest:
-            key = category_key(tuple(categories))
-            if key not in digests:  # one build per category set, however many chats share it
-                digests[key] = asyncio.ensure_future(
-                    self.service.ensure_digest(day, list(categories) or None)
-                )
-            return await digests[key]
-
         async def one(subscription: Subscription) -> None:
+            # Waits for the chat's own cards outside the gate, so chats that are ready go first.
+            try:
+                digest = await self.service.chat_digest(day, subscription)
+            except Exception:
+                log.exception(
+                    "telegram push: no digest for chat %s (%s)",
+                    subscription.chat_id,
+                    ",".join(subscription.categories),
+                )
+                report.failed.append(subscription.chat_id)
+                return
             async with gate:
-                await self._push_chat(subscription, digest_for, report)
+                await self._push_chat(subscription, digest, report)
 
         await asyncio.gather(*(one(s) for s in subscriptions))
         log.info(
@@ -94,16 +95,8 @@ class Pusher:
         )
         return report
 
-    async def _push_chat(self, subscription: Subscription, digest_for, report: PushReport) -> None:
+    async def _push_chat(self, subscription: Subscription, digest: Digest, report: PushReport) -> None:
         chat_id = subscription.chat_id
-        try:
-            digest = await digest_for(subscription.categories)
-        except Exception:
-            log.exception(
-                "telegram push: no digest for chat %s (%s)", chat_id, ",".join(subscription.categories)
-            )
-            report.failed.append(chat_id)
-            return
         done = self.store.delivered_parts(PLATFORM, chat_id, digest.key)
         for part, message in render_digest(digest):
             if part in done:
@@ -117,7 +110,7 @@ class Pusher:
                 self.store.deactivate(PLATFORM, chat_id, f"migrated to supergroup {new_id}")
                 log.info("telegram chat %s became supergroup %s; subscription moved", chat_id, new_id)
                 moved = replace(subscription, chat_id=new_id)
-                await self._push_chat(moved, digest_for, report)
+                await self._push_chat(moved, digest, report)
                 return
             except Forbidden as err:
                 reason = f"403 on send: {err.message}"
