@@ -58,7 +58,7 @@ async def build_with_retries(
 
 
 async def push_all(runtimes: list[PlatformRuntime], day: date) -> None:
-    """Every platform at once: each chat waits for its own cards (service.chat_digest), not the others."""
+    """Every platform at once: each chat waits for its own cards (service.ready_digest), not the others."""
 
     async def one(runtime: PlatformRuntime) -> None:
         try:

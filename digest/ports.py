@@ -16,7 +16,7 @@ class DigestSource(Protocol):
         """The stored digest of that day and category set, built first if it never was."""
         ...
 
-    async def chat_digest(self, day: date, subscription: Subscription) -> Digest:
+    async def ready_digest(self, day: date, subscription: Subscription) -> Digest:
         """The digest this subscribed chat receives, once its own cards are ready (a push's view)."""
         ...
 

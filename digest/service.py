@@ -155,7 +155,7 @@ class DigestService:
         """The digest, built first if it never was; while a build of it runs, once all of it is done."""
         return await self._ready_digest(day, self._categories(categories), all_ids)
 
-    async def chat_digest(self, day: date, subscription: Subscription) -> Digest:
+    async def ready_digest(self, day: date, subscription: Subscription) -> Digest:
         """The digest a subscribed chat receives, as soon as its own cards are summarized: a chat need
         not wait for papers that only the archive or another chat shows as cards."""
         cats = self._categories(subscription.categories or None)

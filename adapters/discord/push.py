@@ -23,14 +23,14 @@ log = logging.getLogger(__name__)
 
 async def push_digest(client: discord.Client, store: Store, service: DigestSource, day: date) -> int:
     """Post the digest of `day` to every active subscribed channel that has not had it; return the
-    number of messages posted. Channels go in the order their cards become ready (service.chat_digest
+    number of messages posted. Channels go in the order their cards become ready (service.ready_digest
     waits for a running build), one at a time. A missing or forbidden channel is deactivated and skipped;
     429s are waited out by discord.py itself."""
     sent = 0
 
     async def ready(sub: Subscription) -> tuple[Subscription, Digest | None]:
         try:
-            return sub, await service.chat_digest(day, sub)
+            return sub, await service.ready_digest(day, sub)
         except Exception:
             log.exception("discord push: no digest of %s for %s", day, ",".join(sub.categories) or "default")
             return sub, None

@@ -72,7 +72,7 @@ class Pusher:
         async def one(subscription: Subscription) -> None:
             # Waits for the chat's own cards outside the gate, so chats that are ready go first.
             try:
-                digest = await self.service.chat_digest(day, subscription)
+                digest = await self.service.ready_digest(day, subscription)
             except Exception:
                 log.exception(
                     "telegram push: no digest for chat %s (%s)",
