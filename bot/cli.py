@@ -77,6 +77,8 @@ def _summary_line(report: BuildReport) -> str:
         parts.append(f"breakdowns from the abstract {report.abstract_only}")
     if report.missing_summaries:
         parts.append(f"untranslated {report.missing_summaries}")
+    if report.deferred:
+        parts.append(f"left for readers to ask {report.deferred}")
     if report.llm_calls:
         parts.append(f"est. cost ${report.cost_usd:.4f}")
     parts.append(f"{report.seconds:.1f}s")

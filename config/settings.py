@@ -122,6 +122,8 @@ class LLMSettings(_Section):
     digest_token_budget: int = Field(ge=0)
     price_input_per_million: float = Field(ge=0)
     price_output_per_million: float = Field(ge=0)
+    # For ranking by a chat's 👍/👎 (the OpenAI-compatible /embeddings endpoint); "": keywords only.
+    embedding_model: str = Field(default="text-embedding-3-small", max_length=200)
 
     def cost(self, prompt_tokens: int, completion_tokens: int) -> float:
         return (

@@ -7,11 +7,15 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Protocol
 
+from digest.interests import Interests
 from digest.models import Digest, Paper, Summary
+from digest.ranking import ChatDigest
 from digest.store import Subscription
 
 
 class DigestSource(Protocol):
+    interests: Interests  # follows, mutes and ratings per chat
+
     async def ensure_digest(self, day: date, categories: Sequence[str] | None = None) -> Digest:
         """The stored digest of that day and category set, built first if it never was."""
         ...
@@ -34,3 +38,14 @@ class DigestSource(Protocol):
     def breakdown(self, paper_id: str) -> tuple[Paper, Summary | None] | None:
         """A paper and its stored texts, for a button press; never calls the LLM."""
         ...
+
+    async def explain(self, paper_id: str) -> tuple[Paper, Summary | None] | None:
+        """breakdown(), but a paper a build left for later is summarized now (once, for the first
+        reader who asks)."""
+        ...
+
+    async def chat_digest(self, digest: Digest, platform: str, chat_id: str) -> ChatDigest:
+        """The digest as one chat gets it: mutes left out, ranked, cut into cards and an overview."""
+        ...
+
+    def max_cards(self, platform: str, chat_id: str) -> int: ...

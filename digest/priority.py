@@ -7,30 +7,15 @@ archive's other papers, a chat's overview of the papers below its cards) can fol
 its work in this order: every chat's first card, then every chat's second card, and so on (no chat
 waits for another chat's long tail), then every other paper of the day's digests in their own order.
 
-Which papers are a chat's cards is the ranking's business (`CardPicker`); until a chat has interests,
-every paper of its digest is a card, in arXiv order, as the push renders it.
+Which papers are a chat's cards, and in what order, is the ranking's business (digest/ranking.py: its
+top `max_cards`); a chat without interests gets the digest's first papers, in arXiv order.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Protocol
 
 from digest.models import Digest
-from digest.store import Subscription
-
-
-class CardPicker(Protocol):
-    def card_ids(self, digest: Digest, subscription: Subscription) -> Sequence[str]:
-        """The versioned ids of the papers this chat receives as cards from this digest, best first."""
-        ...
-
-
-class EveryPaperIsACard:
-    """No ranking: a chat receives every paper of its digest as a card, in the digest's order."""
-
-    def card_ids(self, digest: Digest, subscription: Subscription) -> Sequence[str]:
-        return all_ids(digest)
 
 
 def all_ids(digest: Digest) -> list[str]:

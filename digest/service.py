@@ -19,8 +19,8 @@ import os
 import re
 import sqlite3
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Protocol
@@ -28,10 +28,13 @@ from typing import Protocol
 from config.settings import ConfigError, Settings, check_categories
 from digest.arxiv_source import ArxivSource
 from digest.budget import trim_to_budget
+from digest.embeddings import Embedder, Vector
 from digest.fulltext import FullText, FullTextFetcher
+from digest.interests import ChatInterests, Interests
 from digest.markdown import render_post
 from digest.models import Digest, Paper, Summary, SummaryRecord, Window, category_key, split_version
-from digest.priority import CardPicker, EveryPaperIsACard, all_ids, cards_first
+from digest.priority import all_ids, cards_first
+from digest.ranking import ChatDigest, rank_for_chat
 from digest.readiness import BuildProgress
 from digest.store import Store, Subscription
 from digest.summarize import Summarizer
@@ -41,6 +44,12 @@ log = logging.getLogger(__name__)
 
 _VERSIONED = re.compile(r"v\d+$")
 FULLTEXT_FAILURES_TO_GIVE_UP = 2
+DEFAULT_MAX_CARDS = 10
+RATED_PAPERS_USED = 200  # the most recent liked (and disliked) papers a chat's taste is computed from
+
+# (platform, chat id) -> how many cards a chat gets when it chose no number; the wiring knows the kinds
+# of chat (a Telegram private chat reads more than a channel).
+MaxCardsDefault = Callable[[str, str], int]
 
 
 class Progress(Protocol):
@@ -77,6 +86,7 @@ class BuildReport:
     abstract_only: int = 0  # breakdowns read from the abstract (no full text, or over the token budget)
     cost_usd: float = 0.0
     missing_summaries: int = 0  # papers shown with their original abstract
+    deferred: int = 0  # papers no chat shows as a card, summarized when a reader asks (explain())
     seconds: float = 0.0
 
     @property
@@ -99,15 +109,20 @@ class DigestService:
         source: ArxivSource,
         summarizer: Summarizer | None,
         fulltext: FullTextFetcher | None = None,
-        cards: CardPicker | None = None,
+        embedder: Embedder | None = None,
+        default_max_cards: MaxCardsDefault | None = None,
     ):
         self.settings = settings
         self.store = store
         self.source = source
         self.summarizer = summarizer
         self.fulltext = fulltext
-        self.cards: CardPicker = cards or EveryPaperIsACard()
+        self.embedder = embedder
+        self.interests = Interests(store)
+        self.default_max_cards: MaxCardsDefault = default_max_cards or (lambda _p, _c: DEFAULT_MAX_CARDS)
+        self.lazy = BuildReport(day=date.min)  # what summaries made on a reader's request cost
         self._build_lock = asyncio.Lock()
+        self._lazy_inflight: dict[str, asyncio.Future[None]] = {}
         self._warned_no_llm = False
         self._progress: dict[date, BuildProgress] = {}  # builds of this process, by day
         self._ensuring: dict[str, asyncio.Future[BuildReport]] = {}  # on-demand builds, by digest key
@@ -150,16 +165,90 @@ class DigestService:
             record = self.store.best_summary(versioned, self.settings.digest.language)
         return paper, record.summary if record else None
 
+    async def explain(self, paper_id: str) -> tuple[Paper, Summary | None] | None:
+        """Like breakdown(), but a paper left unsummarized (no chat showed it as a card and the archive
+        did not need it) is summarized now, once, on the first reader's request."""
+        found = self.breakdown(paper_id)
+        if found is None or found[1] is not None or self.summarizer is None:
+            return found
+        paper = found[0]
+        if _VERSIONED.search(paper_id):
+            paper = replace(paper, version=split_version(paper_id)[1])
+        if self.store.has_summary_attempt(paper.versioned_id):
+            return found  # tried and failed: the next build retries it, not every button press
+        await self._summarize_lazily([paper])
+        return self.breakdown(paper_id)
+
+    # -- one chat's digest --------------------------------------------------------------------
+    def max_cards(self, platform: str, chat_id: str) -> int:
+        subscription = self.store.get_subscription(platform, chat_id)
+        if subscription is not None and subscription.max_cards:
+            return subscription.max_cards
+        return self.default_max_cards(platform, str(chat_id))
+
+    async def chat_digest(self, digest: Digest, platform: str, chat_id: str) -> ChatDigest:
+        """The digest as this chat gets it: its mutes left out, ranked by its follows and ratings, its
+        top `max_cards` as cards (summarized now if a build left them for later), the rest overview."""
+        ranked = await self._rank(digest, platform, str(chat_id))
+        await self._summarize_lazily([r.paper for r in ranked.cards if r.item.summary is None])
+        if any(r.item.summary is None for r in ranked.cards):
+            fresh = {i.paper.base_id: i for i in (self.store.load_digest(digest.key) or digest).items}
+            ranked = replace(
+                ranked,
+                ranked=tuple(
+                    replace(r, item=fresh.get(r.paper.base_id, r.item)) if i < ranked.max_cards else r
+                    for i, r in enumerate(ranked.ranked)
+                ),
+            )
+            ranked = replace(
+                ranked, digest=replace(ranked.digest, items=tuple(r.item for r in ranked.ranked))
+            )
+        return ranked
+
+    async def card_ids_for_chat(self, digest: Digest, platform: str, chat_id: str) -> list[str]:
+        """The base ids this chat gets as cards, best first; never calls the LLM."""
+        ranked = await self._rank(digest, platform, str(chat_id))
+        return [r.paper.base_id for r in ranked.cards]
+
+    async def _rank(self, digest: Digest, platform: str, chat_id: str) -> ChatDigest:
+        interests = self.interests.for_chat(platform, chat_id)
+        vectors, liked, disliked = await self._taste_vectors(digest, interests)
+        return rank_for_chat(digest, interests, self.max_cards(platform, chat_id), vectors, liked, disliked)
+
+    async def _taste_vectors(
+        self, digest: Digest, interests: ChatInterests
+    ) -> tuple[dict[str, Vector], list[Vector], list[Vector]]:
+        if self.embedder is None or not (interests.liked or interests.disliked):
+            return {}, [], []
+        liked = [p for p in map(self.store.get_paper, interests.liked[-RATED_PAPERS_USED:]) if p]
+        disliked = [p for p in map(self.store.get_paper, interests.disliked[-RATED_PAPERS_USED:]) if p]
+        vectors = await self.embedder.vectors([*(i.paper for i in digest.items), *liked, *disliked])
+        return (
+            vectors,
+            [vectors[p.versioned_id] for p in liked if p.versioned_id in vectors],
+            [vectors[p.versioned_id] for p in disliked if p.versioned_id in vectors],
+        )
+
     # -- building -----------------------------------------------------------------------------
     async def ensure_digest(self, day: date, categories: Sequence[str] | None = None) -> Digest:
         """The digest, built first if it never was; while a build of it runs, once all of it is done."""
-        return await self._ready_digest(day, self._categories(categories), all_ids)
+
+        async def every_paper(digest: Digest) -> list[str]:
+            return all_ids(digest)
+
+        return await self._ready_digest(day, self._categories(categories), every_paper)
 
     async def ready_digest(self, day: date, subscription: Subscription) -> Digest:
         """The digest a subscribed chat receives, as soon as its own cards are summarized: a chat need
         not wait for papers that only the archive or another chat shows as cards."""
         cats = self._categories(subscription.categories or None)
-        return await self._ready_digest(day, cats, lambda d: self.cards.card_ids(d, subscription))
+
+        async def cards(digest: Digest) -> list[str]:
+            versioned = {item.paper.base_id: item.paper.versioned_id for item in digest.items}
+            ids = await self.card_ids_for_chat(digest, subscription.platform, subscription.chat_id)
+            return [versioned[i] for i in ids if i in versioned]
+
+        return await self._ready_digest(day, cats, cards)
 
     async def wait_membership(self, day: date) -> None:
         """Until a build in this process has fixed the day's membership (the digests and their papers)."""
@@ -174,7 +263,7 @@ class DigestService:
         return self._progress[day]
 
     async def _ready_digest(
-        self, day: date, cats: tuple[str, ...], needed: Callable[[Digest], Sequence[str]]
+        self, day: date, cats: tuple[str, ...], needed: Callable[[Digest], Awaitable[Sequence[str]]]
     ) -> Digest:
         key = Digest.make_key(day, cats)
         progress = self._progress.get(day)
@@ -182,7 +271,7 @@ class DigestService:
             await progress.membership_or_end()
             digest = self.store.load_digest(key)
             if digest is not None:
-                await progress.papers(needed(digest))
+                await progress.papers(await needed(digest))
                 return self.store.load_digest(key) or digest
         existing = self.store.load_digest(key)
         if existing is not None:
@@ -248,15 +337,28 @@ class DigestService:
 
         digests = [self.store.load_digest(Digest.make_key(day, s)) for s in sets]
         report.digests = [d for d in digests if d is not None]
-        tracker.select(p.versioned_id for d in report.digests for p in _unsummarized(d))
-        await self._summarize_missing(report, progress, tracker)
-        report.digests = [self.store.load_digest(d.key) or d for d in report.digests]
         default_key = category_key(self.default_categories)
+        archived = {d.key for d in report.digests if archive_all or category_key(d.categories) == default_key}
+        await self._summarize_missing(report, progress, archived, tracker)
+        report.digests = [self.store.load_digest(d.key) or d for d in report.digests]
         for digest in report.digests:
-            if archive_all or category_key(digest.categories) == default_key:
+            if digest.key in archived:
                 report.archive_files.append(self._write_archive(digest))
+        # Papers left for a reader to ask about are not missing; failed or never-made ones are.
         report.missing_summaries = sum(
-            1 for digest in report.digests for item in digest.items if item.summary is None
+            1
+            for digest in report.digests
+            for item in digest.items
+            if item.summary is None
+            and (digest.key in archived or self.store.has_summary_attempt(item.paper.versioned_id))
+        )
+        report.deferred = sum(
+            1
+            for digest in report.digests
+            for item in digest.items
+            if item.summary is None
+            and digest.key not in archived
+            and not self.store.has_summary_attempt(item.paper.versioned_id)
         )
         report.seconds = time.monotonic() - began
         report.cost_usd = self.settings.llm.cost(report.prompt_tokens, report.completion_tokens)
@@ -321,23 +423,61 @@ class DigestService:
                 "digest %s: %d candidates, %d shown", digest.key, selection.fetched, len(selection.papers)
             )
 
-    def work_order(self, digests: Sequence[Digest]) -> list[str]:
-        """The papers of these digests, those some subscribed chat receives as cards first."""
-        by_key = {category_key(d.categories): d for d in digests}
-        card_lists = []
-        for sub in self.store.active_subscriptions():
-            digest = by_key.get(category_key(tuple(sub.categories) or self.default_categories))
-            if digest is not None:
-                card_lists.append(self.cards.card_ids(digest, sub))
-        return cards_first(card_lists, digests)
-
     async def _summarize_missing(
-        self, report: BuildReport, progress: Progress, tracker: BuildProgress
+        self,
+        report: BuildReport,
+        progress: Progress,
+        full_keys: set[str] | None = None,
+        tracker: BuildProgress | None = None,
     ) -> None:
+        """Summarize what the digests lack: every paper of an archived digest (`full_keys`; None: all),
+        and of any other digest only the papers some subscribed chat gets as a card (or that were tried
+        before and failed); the rest wait for a reader to ask (explain()).
+
+        The papers some chat gets as cards go first (digest/priority.py), so that pushes can start on
+        them while the build goes on; `tracker` tells waiting pushes which papers are still to come."""
         papers: dict[str, Paper] = {}
+        card_lists: list[list[str]] = []  # versioned ids, per subscribed chat, best first
         for digest in report.digests:
-            for paper in _unsummarized(digest):
-                papers.setdefault(paper.versioned_id, paper)
+            chats_cards = await self._card_ids_of_subscribers(digest)
+            versioned = {item.paper.base_id: item.paper.versioned_id for item in digest.items}
+            card_lists += [[versioned[i] for i in cards if i in versioned] for cards in chats_cards]
+            wanted: set[str] | None = None
+            if full_keys is not None and digest.key not in full_keys:
+                wanted = {paper_id for cards in chats_cards for paper_id in cards}
+            for item in digest.items:
+                if item.summary is not None:
+                    continue
+                paper = item.paper
+                if (
+                    wanted is None
+                    or paper.base_id in wanted
+                    or self.store.has_summary_attempt(paper.versioned_id)
+                ):
+                    papers.setdefault(paper.versioned_id, paper)
+        rank = {paper_id: i for i, paper_id in enumerate(cards_first(card_lists, report.digests))}
+        ordered = dict(sorted(papers.items(), key=lambda kv: rank.get(kv[0], len(rank))))
+        if tracker is not None:
+            tracker.select(ordered if self.summarizer is not None else ())
+        await self._summarize_papers(ordered, report, progress, tracker)
+
+    async def _card_ids_of_subscribers(self, digest: Digest) -> list[list[str]]:
+        """Each subscribed chat's cards in this digest (base ids, best first)."""
+        cards: list[list[str]] = []
+        cat_key = category_key(digest.categories)
+        for sub in self.store.active_subscriptions():
+            if category_key(tuple(sub.categories) or self.default_categories) == cat_key:
+                cards.append(await self.card_ids_for_chat(digest, sub.platform, sub.chat_id))
+        return cards
+
+    async def _summarize_papers(
+        self,
+        papers: dict[str, Paper],
+        report: BuildReport,
+        progress: Progress,
+        tracker: BuildProgress | None = None,
+    ) -> None:
+        """Summarize `papers` in their order (the most wanted first)."""
         if not papers:
             return
         summarizer = self.summarizer
@@ -349,8 +489,7 @@ class DigestService:
                 )
                 self._warned_no_llm = True
             return
-        rank = {paper_id: i for i, paper_id in enumerate(self.work_order(report.digests))}
-        ordered = sorted(papers.values(), key=lambda p: rank.get(p.versioned_id, len(rank)))
+        ordered = list(papers.values())
         progress.start(len(ordered), "summaries")
         llm = self.settings.llm
         spent = 0  # tokens of this build so far, against llm.digest_token_budget
@@ -402,7 +541,8 @@ class DigestService:
                     record, summarizer.model, summarizer.language, summarizer.prompt_version
                 )
                 records.append(record)
-                tracker.done(paper.versioned_id)
+                if tracker is not None:
+                    tracker.done(paper.versioned_id)
                 progress.advance()
 
         tasks = [asyncio.ensure_future(read_papers())]
@@ -432,6 +572,33 @@ class DigestService:
                 spent,
             )
 
+    async def _summarize_lazily(self, papers: list[Paper]) -> None:
+        """Summarize papers a build left for later (never attempted), each once even when several
+        readers or chats ask at the same moment."""
+        if self.summarizer is None:
+            return
+        waits: list[asyncio.Future[None]] = []
+        todo: dict[str, Paper] = {}
+        for paper in papers:
+            key = paper.versioned_id
+            if key in self._lazy_inflight:
+                waits.append(self._lazy_inflight[key])
+            elif not self.store.has_summary_attempt(key):
+                todo[key] = paper
+        if todo:
+            done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            for key in todo:
+                self._lazy_inflight[key] = done
+            try:
+                await self._summarize_papers(todo, self.lazy, _NoProgress())
+            finally:
+                for key in todo:
+                    self._lazy_inflight.pop(key, None)
+                done.set_result(None)
+            log.info("summarized %d paper(s) on request", len(todo))
+        for wait in waits:
+            await wait
+
     # -- archive ------------------------------------------------------------------------------
     def archive_path(self, digest: Digest) -> Path:
         name = f"{digest.date.isoformat()}-arxiv-daily"
@@ -449,6 +616,3 @@ class DigestService:
         tmp.replace(path)
         return path
 
-
-def _unsummarized(digest: Digest) -> list[Paper]:
-    return [item.paper for item in digest.items if item.summary is None]

@@ -172,6 +172,46 @@ def m007_platform_state(db: sqlite_utils.Database) -> None:
     )
 
 
+@migration
+def m008_interests(db: sqlite_utils.Database) -> None:
+    # What a chat follows and mutes (issue 11); term is the label as shown: codec, "a phrase", author:X.
+    db.table("interests").create(
+        {"platform": str, "chat_id": str, "kind": str, "term": str, "created_at": str},
+        pk=("platform", "chat_id", "kind", "term"),
+    )
+
+
+@migration
+def m009_ratings(db: sqlite_utils.Database) -> None:
+    # One row per reader and paper in a chat: +1 or -1. Taking a rating back deletes the row.
+    db.table("ratings").create(
+        {
+            "platform": str,
+            "chat_id": str,
+            "user_id": str,
+            "base_id": str,
+            "value": int,
+            "rated_at": str,
+        },
+        pk=("platform", "chat_id", "user_id", "base_id"),
+    )
+
+
+@migration
+def m010_embeddings(db: sqlite_utils.Database) -> None:
+    # One vector per paper version and embedding model (float32 bytes): each paper is embedded once.
+    db.table("embeddings").create(
+        {"paper_id": str, "model": str, "dims": int, "vector": bytes, "created_at": str},
+        pk=("paper_id", "model"),
+    )
+
+
+@migration
+def m011_subscription_max_cards(db: sqlite_utils.Database) -> None:
+    # How many papers a chat gets as cards before the compact overview; NULL: the platform's default.
+    db.table("subscriptions").add_column("max_cards", int)
+
+
 _SUMMARY_COLUMNS = [
     "paper_id",
     "model",
@@ -214,6 +254,7 @@ class Subscription:
     categories: tuple[str, ...]
     active: bool
     reason: str | None = None
+    max_cards: int | None = None  # None: the platform's default for the kind of chat
 
 
 class Store:
@@ -320,6 +361,10 @@ class Store:
             )
         )
         return _summary_from_row(rows[0]) if rows else None
+
+    def has_summary_attempt(self, paper_id: str) -> bool:
+        """Whether any summary of this paper version was ever made or tried (in any model or language)."""
+        return bool(list(self.db.query("select 1 from summaries where paper_id = ? limit 1", [paper_id])))
 
     def save_summary(self, record: SummaryRecord, model: str, language: str, prompt_version: str) -> None:
         texts = record.summary
@@ -518,6 +563,15 @@ class Store:
             )
         return cursor.rowcount > 0
 
+    def set_max_cards(self, platform: str, chat_id: str, max_cards: int | None) -> bool:
+        """Set a subscription's card count; False when the chat has no subscription."""
+        with self.db.conn:
+            cursor = self.db.execute(
+                "update subscriptions set max_cards = ?, updated_at = ? where platform = ? and chat_id = ?",
+                [max_cards, _now(), platform, str(chat_id)],
+            )
+        return cursor.rowcount > 0
+
     def get_subscription(self, platform: str, chat_id: str) -> Subscription | None:
         rows = list(
             self.db.query(
@@ -618,4 +672,5 @@ def _subscription_from_row(row: dict) -> Subscription:
         categories=tuple(json.loads(row["categories"])),
         active=bool(row["active"]),
         reason=row["reason"],
+        max_cards=row.get("max_cards"),
     )

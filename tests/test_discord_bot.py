@@ -105,7 +105,10 @@ async def test_commands_registered_once(bot: Bot, tmp_path: Path) -> None:
     assert fake.command_puts == 1
     (digest,) = fake.commands
     assert digest["name"] == "digest"
-    assert {o["name"] for o in digest["options"]} == {"today", "date", "subscribe", "unsubscribe", "status"}
+    assert {o["name"] for o in digest["options"]} == {
+        *("today", "date", "subscribe", "unsubscribe", "status"),
+        *("follow", "unfollow", "mute", "interests"),
+    }
     # A restart with the same commands does not register them again.
     await bot.runtime.stop()
     runtime, service = await start_bot(fake, tmp_path)
@@ -137,7 +140,7 @@ async def test_digest_date_is_deferred_then_answered_with_header_and_cards(bot: 
     assert header["title"] == "arXiv Daily – 2026-02-18"
     cards = [e for m in messages[1:] for e in m["embeds"]]
     assert [c["url"] for c in cards] == [i.paper.abs_url for i in seed_digest().items]
-    assert len([b for m in messages for b in buttons(m)]) == 8
+    assert len([b for m in messages for b in buttons(m)]) == 8 * 3  # breakdown, 👍, 👎
     assert all(m["allowed_mentions"] == {"parse": []} for m in messages)  # nobody is pinged
     assert fake.violations == []
 
@@ -147,7 +150,7 @@ async def test_breakdown_button_answers_ephemerally(bot: Bot) -> None:
     asked = await fake.slash(bot.channel, "digest", "date", day="2026-02-18")
     await fake.wait_for(lambda: len(asked.followups) >= 2)
     card_message = asked.followups[1]
-    button = buttons(card_message)[2]
+    button = buttons(card_message)[2 * 3]  # the third card's breakdown
     press = await fake.press(card_message, button["custom_id"])
     await fake.wait_for(lambda: press.messages())
     (answer,) = press.messages()

@@ -78,8 +78,14 @@ def test_seed_digest_renders_header_then_all_cards_within_limits() -> None:
     assert "https://arxiv.org/pdf/2602.15766v1" in fields["PDF"]
     assert fields["作者"].startswith("Sonal Kumar, Prem Seetharaman")
     buttons = [b for m in messages for b in m.buttons]
-    assert [b.custom_id for b in buttons] == [f"arxiv-digest:bd:{i.paper.versioned_id}" for i in digest.items]
-    assert all(re.fullmatch(render.BREAKDOWN_TEMPLATE, b.custom_id) for b in buttons)
+    # every card: the breakdown, 👍, 👎
+    assert [b.custom_id for b in buttons] == [
+        f"arxiv-digest:{action}:{i.paper.versioned_id}"
+        for i in digest.items
+        for action in ("bd", "rate:up", "rate:down")
+    ]
+    assert all(re.fullmatch(render.BREAKDOWN_TEMPLATE, b.custom_id) for b in buttons[::3])
+    assert all(re.fullmatch(render.RATE_TEMPLATE, b.custom_id) for b in buttons if b not in buttons[::3])
 
 
 def test_delivered_parts_are_skipped_and_cards_keep_their_numbers() -> None:
@@ -213,7 +219,7 @@ def test_many_papers_pack_into_messages_within_limits() -> None:
     messages = render.digest_messages(digest_of(items, "zh"))
     assert_within_limits(messages)
     assert sum(len(m.embeds) for m in messages) == 61
-    assert all(len(m.buttons) <= 10 for m in messages)
+    assert all(len(m.buttons) <= 25 for m in messages)
 
 
 def test_empty_fields_get_a_placeholder() -> None:

@@ -1,4 +1,5 @@
-"""The Discord bot: the `/digest` command group, the persistent breakdown button and how answers are sent.
+"""The Discord bot: the `/digest` command group, the persistent card buttons (breakdown, 👍, 👎), the
+overview's select menus, and how answers are sent.
 
 Every answer that may need a build is deferred at once (Discord wants an acknowledgement within 3 s),
 then sent as follow-ups: the header, then the cards, packed by `render`.
@@ -20,6 +21,7 @@ from discord import app_commands
 from adapters.discord import render
 from adapters.discord.texts import TEXTS
 from config.settings import ConfigError, check_categories, parse_date
+from digest.interests import FOLLOW, MUTE, InterestError, Term, parse_terms
 from digest.models import Digest
 from digest.ports import DigestSource
 from digest.store import Store
@@ -28,6 +30,9 @@ log = logging.getLogger(__name__)
 
 PLATFORM = "discord"
 NO_MENTIONS = discord.AllowedMentions.none()
+DEFAULT_MAX_CARDS = 10  # a channel: everyone scrolls past what it posts
+MAX_CARDS_LIMIT = 50
+OURS = [render.BREAKDOWN_TEMPLATE, render.RATE_TEMPLATE, render.PICK_TEMPLATE]
 
 
 @dataclass(frozen=True)
@@ -76,19 +81,86 @@ class BreakdownButton(discord.ui.DynamicItem[discord.ui.Button], template=render
         await client.answer_breakdown(interaction, self.paper_id)
 
 
-def make_view(buttons: Sequence[render.Button]) -> discord.ui.View | None:
-    if not buttons:
+class RateButton(discord.ui.DynamicItem[discord.ui.Button], template=render.RATE_TEMPLATE):
+    """👍 / 👎 on a card: records (channel, member, paper, ±1), a second press takes it back. Answered
+    ephemerally: the card itself is everyone's and never changes."""
+
+    def __init__(self, vote: str, paper_id: str, label: str | None = None) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label=(label or ("👍" if vote == "up" else "👎"))[:80],
+                style=discord.ButtonStyle.secondary,
+                custom_id=f"{render.RATE_PREFIX}{vote}:{paper_id}",
+            )
+        )
+        self.vote, self.paper_id = vote, paper_id
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
+    ) -> RateButton:
+        label = item.label if isinstance(item, discord.ui.Button) else None
+        return cls(match["vote"], match["paper_id"], label)
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        client = interaction.client
+        assert isinstance(client, DigestBot)
+        await client.answer_rating(interaction, self.paper_id, 1 if self.vote == "up" else -1)
+
+
+class OverviewPick(discord.ui.DynamicItem[discord.ui.Select], template=render.PICK_TEMPLATE):
+    """A select menu of the overview: choosing a paper answers with its breakdown, ephemerally."""
+
+    def __init__(self, first: str, select: discord.ui.Select | None = None) -> None:
+        super().__init__(select or discord.ui.Select(custom_id=f"{render.PICK_PREFIX}{first}"))
+        # The options of the posted menu: a forged value (not one of them) is refused.
+        self.allowed = {option.value for option in self.item.options}
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
+    ) -> OverviewPick:
+        return cls(match["first"], item if isinstance(item, discord.ui.Select) else None)
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        client = interaction.client
+        assert isinstance(client, DigestBot)
+        data: dict[str, Any] = dict(interaction.data or {})
+        values = data.get("values") or []
+        chosen = str(values[0]) if values else ""
+        if chosen not in self.allowed or not render.PAPER_ID.fullmatch(chosen):
+            await client.notice(interaction, "unknown_button")
+            return
+        await client.answer_breakdown(interaction, chosen)
+
+
+def make_view(
+    buttons: Sequence[render.Button], selects: Sequence[render.Select] = ()
+) -> discord.ui.View | None:
+    if not buttons and not selects:
         return None
     view = discord.ui.View(timeout=None)
     for button in buttons:
+        if button.custom_id.startswith(render.RATE_PREFIX):
+            vote, _, paper_id = button.custom_id.removeprefix(render.RATE_PREFIX).partition(":")
+            view.add_item(RateButton(vote, paper_id, button.label))
+            continue
         view.add_item(BreakdownButton(button.custom_id.removeprefix(render.BREAKDOWN_PREFIX), button.label))
+    for spec in selects:
+        select: discord.ui.Select = discord.ui.Select(
+            custom_id=spec.custom_id,
+            placeholder=spec.placeholder,
+            options=[discord.SelectOption(label=label, value=value) for label, value in spec.options],
+            row=spec.row,
+        )
+        view.add_item(OverviewPick(spec.custom_id.removeprefix(render.PICK_PREFIX), select))
     return view
 
 
 async def send(target: Any, message: render.OutMessage) -> discord.Message:
     """Post one rendered message on a channel (`send`) or an interaction's follow-up webhook."""
     kwargs: dict[str, Any] = {"embeds": message.embeds, "allowed_mentions": NO_MENTIONS}
-    view = make_view(message.buttons)
+    view = make_view(message.buttons, message.selects)
     if view is not None:
         kwargs["view"] = view
     if isinstance(target, discord.Webhook):
@@ -138,8 +210,16 @@ class DigestGroup(app_commands.Group):
         await bot.answer_digest(interaction, wanted, today=False)
 
     @app_commands.command(name="subscribe", description="Post the daily digest in this channel")
-    @app_commands.describe(categories="arXiv categories, e.g. 'cs.SD eess.AS' (default: the configured set)")
-    async def subscribe(self, interaction: discord.Interaction, categories: str | None = None) -> None:
+    @app_commands.describe(
+        categories="arXiv categories, e.g. 'cs.SD eess.AS' (default: the configured set)",
+        max_cards=f"Papers posted as cards (default {DEFAULT_MAX_CARDS}); the rest come as a ranked list",
+    )
+    async def subscribe(
+        self,
+        interaction: discord.Interaction,
+        categories: str | None = None,
+        max_cards: app_commands.Range[int, 1, MAX_CARDS_LIMIT] | None = None,
+    ) -> None:
         bot = self.bot
         if not await bot.may_manage(interaction):
             return
@@ -148,16 +228,22 @@ class DigestGroup(app_commands.Group):
         except ConfigError as err:
             await bot.notice(interaction, "bad_categories", error=str(err)[:300])
             return
+        existing = bot.store.get_subscription(PLATFORM, str(interaction.channel_id))
+        if chosen is None and max_cards is not None and existing is not None and existing.active:
+            chosen = list(existing.categories)  # only the card count changes
         chosen = chosen or list(bot.options.categories)
         channel = interaction.channel
         title = "#" + getattr(channel, "name", "") if getattr(channel, "name", None) else ""
         if interaction.guild is not None:
             title = f"{interaction.guild.name} {title}".strip()
         bot.store.subscribe(PLATFORM, str(interaction.channel_id), chosen, title=title[:200])
+        if max_cards is not None:
+            bot.store.set_max_cards(PLATFORM, str(interaction.channel_id), max_cards)
         log.info("discord channel %s subscribed to %s", interaction.channel_id, ",".join(chosen))
         answer = bot.text(
             "subscribed", categories=", ".join(chosen), at=bot.options.publish_at, tz=bot.options.timezone
         )
+        answer += " " + bot.text("max_cards", n=bot.service.max_cards(PLATFORM, str(interaction.channel_id)))
         # An interaction can be answered anywhere, but the daily push needs these in the channel itself.
         mine = interaction.app_permissions
         if not (mine.view_channel and mine.send_messages and mine.embed_links):
@@ -174,6 +260,40 @@ class DigestGroup(app_commands.Group):
         log.info("discord channel %s unsubscribed", interaction.channel_id)
         await interaction.response.send_message(
             bot.text("unsubscribed" if was else "not_subscribed"), allowed_mentions=NO_MENTIONS
+        )
+
+    @app_commands.command(name="follow", description="Rank papers matching these first in this channel")
+    @app_commands.describe(terms='Words, "quoted phrases", author:Name')
+    async def follow(self, interaction: discord.Interaction, terms: str) -> None:
+        await self.bot.change_interests(interaction, terms, FOLLOW)
+
+    @app_commands.command(name="unfollow", description="Stop following (or muting) these in this channel")
+    @app_commands.describe(terms='Words, "quoted phrases", author:Name')
+    async def unfollow(self, interaction: discord.Interaction, terms: str) -> None:
+        await self.bot.change_interests(interaction, terms, None)
+
+    @app_commands.command(name="mute", description="Leave out papers that mention these in this channel")
+    @app_commands.describe(terms='Words, "quoted phrases", author:Name')
+    async def mute(self, interaction: discord.Interaction, terms: str) -> None:
+        await self.bot.change_interests(interaction, terms, MUTE)
+
+    @app_commands.command(name="interests", description="What this channel follows, mutes and has rated")
+    async def interests(self, interaction: discord.Interaction) -> None:
+        bot = self.bot
+        channel = str(interaction.channel_id)
+        mine = bot.service.interests.for_chat(PLATFORM, channel)
+        none = bot.text("none")
+        answer = bot.text(
+            "interests",
+            follows=", ".join(render.escape(t.label) for t in mine.follows) or none,
+            mutes=", ".join(render.escape(t.label) for t in mine.mutes) or none,
+            ratings=mine.ratings,
+            liked=len(mine.liked),
+            disliked=len(mine.disliked),
+            max_cards=bot.service.max_cards(PLATFORM, channel),
+        )
+        await interaction.response.send_message(
+            render.cut(answer, 2000), ephemeral=True, allowed_mentions=NO_MENTIONS
         )
 
     @app_commands.command(name="status", description="This channel's subscription and the latest digest")
@@ -218,7 +338,7 @@ class DigestBot(discord.Client):
         self.tree.on_error = self.on_command_error  # type: ignore[method-assign]
 
     async def setup_hook(self) -> None:
-        self.add_dynamic_items(BreakdownButton)
+        self.add_dynamic_items(BreakdownButton, RateButton, OverviewPick)
 
     # -- helpers ------------------------------------------------------------------------------------
     def text(self, key: str, **values: Any) -> str:
@@ -233,13 +353,13 @@ class DigestBot(discord.Client):
         else:
             await interaction.response.send_message(message, ephemeral=True, allowed_mentions=NO_MENTIONS)
 
-    async def may_manage(self, interaction: discord.Interaction) -> bool:
+    async def may_manage(self, interaction: discord.Interaction, refusal: str = "refused") -> bool:
         if interaction.guild_id is None:
             await self.notice(interaction, "guild_only")
             return False
         # The member's permissions in this channel, as Discord resolved them for the interaction.
         if not interaction.permissions.manage_channels:
-            await self.notice(interaction, "refused")
+            await self.notice(interaction, refusal)
             return False
         return True
 
@@ -285,7 +405,9 @@ class DigestBot(discord.Client):
         await self.send_digest(interaction, digest, note)
 
     async def send_digest(self, interaction: discord.Interaction, digest: Digest, note: str | None) -> None:
-        for message in render.digest_messages(digest, note=note):
+        channel = str(interaction.channel_id)
+        mine = await self.service.chat_digest(digest, PLATFORM, channel)
+        for message in render.chat_digest_messages(mine, note=note):
             await send(interaction.followup, message)
 
     async def answer_breakdown(self, interaction: discord.Interaction, paper_id: str) -> None:
@@ -293,12 +415,57 @@ class DigestBot(discord.Client):
         if found is None:
             await self.notice(interaction, "unknown_button")
             return
+        if found[1] is None:
+            # Possibly a paper left for a reader to ask about: summarizing it takes longer than the 3 s
+            # Discord waits for an answer, so acknowledge first.
+            await interaction.response.defer(ephemeral=True, thinking=True)
+            found = await self.service.explain(paper_id) or found
         paper, summary = found
         messages = render.breakdown_embeds(paper, summary, self.options.language)
         first, rest = messages[0], messages[1:]
-        await interaction.response.send_message(embeds=first, ephemeral=True, allowed_mentions=NO_MENTIONS)
+        if interaction.response.is_done():
+            await interaction.followup.send(embeds=first, ephemeral=True, allowed_mentions=NO_MENTIONS)
+        else:
+            await interaction.response.send_message(
+                embeds=first, ephemeral=True, allowed_mentions=NO_MENTIONS
+            )
         for embeds in rest:
             await interaction.followup.send(embeds=embeds, ephemeral=True, allowed_mentions=NO_MENTIONS)
+
+    async def answer_rating(self, interaction: discord.Interaction, paper_id: str, value: int) -> None:
+        found = self.service.breakdown(paper_id)
+        if found is None or interaction.channel_id is None:
+            await self.notice(interaction, "unknown_button")
+            return
+        now = self.service.interests.rate(
+            PLATFORM, str(interaction.channel_id), str(interaction.user.id), found[0].base_id, value
+        )
+        await self.notice(interaction, {1: "rated_up", -1: "rated_down"}.get(now, "rating_removed"))
+
+    async def change_interests(self, interaction: discord.Interaction, text: str, kind: str | None) -> None:
+        """/digest follow, mute (kind) and unfollow (None): channel managers only, like subscribing."""
+        if not await self.may_manage(interaction, "refused_interests"):
+            return
+        try:
+            terms = parse_terms(text[:2000])
+        except InterestError as err:
+            await self.notice(interaction, "bad_terms", error=str(err)[:300])
+            return
+        channel = str(interaction.channel_id)
+        interests = self.service.interests
+        changed: list[Term]
+        try:
+            if kind is None:
+                changed = interests.remove(PLATFORM, channel, terms)
+                key = "unfollowed" if changed else "unfollow_none"
+            else:
+                changed = interests.add(PLATFORM, channel, kind, terms)
+                key = ("followed" if kind == FOLLOW else "muted") if changed else "nothing_new"
+        except InterestError as err:
+            await self.notice(interaction, "bad_terms", error=str(err)[:300])
+            return
+        log.info("discord channel %s: %s %d term(s)", channel, kind or "unfollow", len(changed))
+        await self.notice(interaction, key, terms=", ".join(render.escape(t.label) for t in changed))
 
     async def on_command_error(
         self, interaction: discord.Interaction, error: app_commands.AppCommandError
@@ -315,7 +482,7 @@ class DigestBot(discord.Client):
             return
         data: dict[str, Any] = dict(interaction.data or {})
         custom_id = str(data.get("custom_id", ""))
-        ours = re.fullmatch(render.BREAKDOWN_TEMPLATE, custom_id) is not None
+        ours = any(re.fullmatch(template, custom_id) for template in OURS)
         if ours and _button_in_message(interaction.message, custom_id):
             return  # BreakdownButton answers it
         log.info("discord: unknown button %r", custom_id[:100])

@@ -40,22 +40,29 @@ async def push_digest(client: discord.Client, store: Store, service: DigestSourc
         for next_ready in asyncio.as_completed(waits):
             sub, digest = await next_ready
             if digest is not None:
-                sent += await _push_channel(client, store, sub, digest)
+                sent += await _push_channel(client, store, service, sub, digest)
     finally:
         for wait in waits:
             wait.cancel()
     return sent
 
 
-async def _push_channel(client: discord.Client, store: Store, sub: Subscription, digest: Digest) -> int:
+async def _push_channel(
+    client: discord.Client, store: Store, service: DigestSource, sub: Subscription, digest: Digest
+) -> int:
     sent = 0
     try:
         channel = client.get_partial_messageable(int(sub.chat_id))
     except ValueError:
         store.deactivate(PLATFORM, sub.chat_id, "not a Discord channel id")
         return 0
+    try:
+        mine = await service.chat_digest(digest, PLATFORM, sub.chat_id)
+    except Exception:
+        log.exception("discord push: could not rank the digest for channel %s", sub.chat_id)
+        return 0
     delivered = store.delivered_parts(PLATFORM, sub.chat_id, digest.key)
-    for message in render.digest_messages(digest, skip=delivered):
+    for message in render.chat_digest_messages(mine, skip=delivered):
         try:
             posted = await send(channel, message)
         except (discord.NotFound, discord.Forbidden) as err:

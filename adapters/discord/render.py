@@ -15,6 +15,7 @@ import discord
 
 from digest.markdown import empty_notice, header_lines
 from digest.models import Digest, DigestItem, Paper, Summary
+from digest.ranking import ChatDigest, Ranked, why_line
 
 # Discord's limits (https://discord.com/developers/docs/resources/message#embed-object-embed-limits).
 TITLE_MAX = 256
@@ -26,7 +27,11 @@ AUTHOR_MAX = 256
 EMBEDS_PER_MESSAGE = 10
 CHARS_PER_MESSAGE = 6000
 BUTTONS_PER_MESSAGE = 25
+ROWS_PER_MESSAGE = 5  # action rows: each overview select menu takes one
+OPTIONS_PER_SELECT = 25
+OPTION_LABEL_MAX = 100
 CUSTOM_ID_MAX = 100
+OVERVIEW_TITLE_MAX = 120  # characters of a title in the overview list
 
 # A card's abstract is kept shorter than the description limit so that several cards share a message.
 ABSTRACT_BUDGET = 1800
@@ -37,6 +42,13 @@ COLOR = 0xB31B1B  # arXiv red
 # old style (hep-th/9901001v2). The prefix keeps other bots' or forged ids apart.
 BREAKDOWN_PREFIX = "arxiv-digest:bd:"
 BREAKDOWN_TEMPLATE = r"arxiv-digest:bd:(?P<paper_id>[A-Za-z0-9./-]{1,80})"
+# 👍 / 👎 on a card: the vote and the paper are in the id, so presses work on any card ever posted.
+RATE_PREFIX = "arxiv-digest:rate:"
+RATE_TEMPLATE = r"arxiv-digest:rate:(?P<vote>up|down):(?P<paper_id>[A-Za-z0-9./-]{1,80})"
+# The overview's select menus: the chosen option's value is the paper; the number keeps ids unique.
+PICK_PREFIX = "arxiv-digest:pick:"
+PICK_TEMPLATE = r"arxiv-digest:pick:(?P<first>\d{1,5})"
+PAPER_ID = re.compile(r"[A-Za-z0-9./-]{1,80}v\d{1,3}")
 
 _LABELS = {
     "zh": {
@@ -51,6 +63,10 @@ _LABELS = {
         "no_breakdown": "这篇论文还没有详细解读，以下为摘要。",
         "more_authors": "等 {n} 人",
         "title": "arXiv Daily – {date}",
+        "why": "为何排在这里",
+        "overview": "其余 {n} 篇（按与本频道的相关度排序）",
+        "overview_more": "其余论文（续）",
+        "pick": "查看第 {first}–{last} 篇的详细解读…",
     },
     "en": {
         "authors": "Authors",
@@ -64,6 +80,10 @@ _LABELS = {
         "no_breakdown": "This paper has no detailed breakdown yet; here is its abstract.",
         "more_authors": "and {n} more",
         "title": "arXiv Daily – {date}",
+        "why": "Why here",
+        "overview": "{n} more papers, ranked for this channel",
+        "overview_more": "More papers (continued)",
+        "pick": "Breakdown of paper {first}–{last}…",
     },
 }
 
@@ -206,7 +226,7 @@ def header_embed(digest: Digest, note: str | None = None) -> discord.Embed:
     return embed
 
 
-def paper_embed(item: DigestItem, position: int, total: int, language: str) -> discord.Embed:
+def paper_embed(item: DigestItem, position: int, total: int, language: str, why: str = "") -> discord.Embed:
     lab = labels(language)
     paper = item.paper
     title = cut(escape(one_line(paper.title)) or paper.versioned_id, TITLE_MAX)
@@ -227,6 +247,8 @@ def paper_embed(item: DigestItem, position: int, total: int, language: str) -> d
     embed.add_field(name=lab["categories"], value=cut(categories, FIELD_VALUE_MAX) or "—", inline=True)
     pdf = _safe_url(paper.pdf_url)
     embed.add_field(name=lab["pdf"], value=f"[{paper.versioned_id}]({pdf})" if pdf else "—", inline=True)
+    if why:
+        embed.add_field(name=lab["why"], value=cut(escape(one_line(why)), FIELD_VALUE_MAX), inline=False)
     embed.set_footer(text=cut(f"arXiv:{paper.versioned_id} · {position}/{total}", FOOTER_MAX))
     return embed
 
@@ -246,13 +268,25 @@ class Button:
     custom_id: str
 
 
+@dataclass(frozen=True)
+class Select:
+    """A select menu of the overview: (label, value = versioned paper id) options."""
+
+    custom_id: str
+    placeholder: str
+    options: tuple[tuple[str, str], ...]
+    row: int | None = None
+
+
 @dataclass
 class OutMessage:
-    """One message to post: its embeds, its breakdown buttons, and the delivery-log parts it carries."""
+    """One message to post: its embeds, its buttons and select menus, and the delivery-log parts it
+    carries."""
 
-    parts: list[str] = field(default_factory=list)  # "header" or paper base ids
+    parts: list[str] = field(default_factory=list)  # "header", paper base ids, "overview:N"
     embeds: list[discord.Embed] = field(default_factory=list)
     buttons: list[Button] = field(default_factory=list)
+    selects: list[Select] = field(default_factory=list)
 
     @property
     def chars(self) -> int:
@@ -266,31 +300,59 @@ def breakdown_custom_id(paper: Paper) -> str:
     return custom_id
 
 
+def rate_custom_id(paper: Paper, vote: str) -> str:
+    custom_id = f"{RATE_PREFIX}{vote}:{paper.versioned_id}"
+    if len(custom_id) > CUSTOM_ID_MAX or not re.fullmatch(RATE_TEMPLATE, custom_id):
+        raise ValueError(f"paper id {paper.versioned_id!r} does not fit a custom_id")
+    return custom_id
+
+
+Block = tuple[str, discord.Embed, "Button | Sequence[Button] | None"]
+
+
 def pack(
-    blocks: Iterable[tuple[str, discord.Embed, Button | None]],
+    blocks: Iterable[Block],
     max_embeds: int = EMBEDS_PER_MESSAGE,
     max_chars: int = CHARS_PER_MESSAGE,
 ) -> list[OutMessage]:
-    """Group (part, embed, button) blocks into messages in order, within the per-message limits."""
+    """Group (part, embed, buttons) blocks into messages in order, within the per-message limits: 10
+    embeds, 6000 characters, 25 buttons (eight cards of three; discord.py lays them out five a row,
+    and their labels carry the card's number)."""
     messages: list[OutMessage] = []
     current = OutMessage()
-    for part, embed, button in blocks:
+    for part, embed, block_buttons in blocks:
+        if isinstance(block_buttons, Button):
+            block_buttons = [block_buttons]
+        block_buttons = list(block_buttons or [])[:5]
         size = embed_chars(embed)
         full = (
             len(current.embeds) >= max_embeds
             or current.chars + size > max_chars
-            or (button is not None and len(current.buttons) >= BUTTONS_PER_MESSAGE)
+            or len(current.buttons) + len(block_buttons) > BUTTONS_PER_MESSAGE
         )
         if current.embeds and full:
             messages.append(current)
             current = OutMessage()
         current.parts.append(part)
         current.embeds.append(embed)
-        if button is not None:
-            current.buttons.append(button)
+        current.buttons.extend(block_buttons)
     if current.embeds:
         messages.append(current)
     return messages
+
+
+def card_buttons(paper: Paper, position: int, language: str, with_breakdown: bool = True) -> list[Button]:
+    """A card's row: the breakdown, 👍, 👎 (labels numbered, as several cards share a message)."""
+    lab = labels(language)
+    row: list[Button] = []
+    try:
+        if with_breakdown:
+            row.append(Button(label=f"{lab['button']} {position}", custom_id=breakdown_custom_id(paper)))
+        row.append(Button(label=f"👍 {position}", custom_id=rate_custom_id(paper, "up")))
+        row.append(Button(label=f"👎 {position}", custom_id=rate_custom_id(paper, "down")))
+    except ValueError:
+        return []  # an id too long for a custom_id: a card without buttons rather than a refused post
+    return row
 
 
 def digest_messages(
@@ -298,22 +360,116 @@ def digest_messages(
 ) -> list[OutMessage]:
     """The header message, then the cards packed into as few messages as the limits allow. Parts in
     `skip` (already delivered) are left out; the cards keep their position numbers."""
-    lab = labels(digest.language)
     messages: list[OutMessage] = []
     if "header" not in skip:
         messages.append(OutMessage(parts=["header"], embeds=[header_embed(digest, note)]))
     total = len(digest.items)
-    blocks = []
+    blocks: list[Block] = []
     for position, item in enumerate(digest.items, start=1):
         if item.paper.base_id in skip:
             continue
         embed = paper_embed(item, position, total, digest.language)
-        try:
-            button = Button(label=f"{lab['button']} {position}", custom_id=breakdown_custom_id(item.paper))
-        except ValueError:
-            button = None
-        blocks.append((item.paper.base_id, embed, button))
+        blocks.append((item.paper.base_id, embed, card_buttons(item.paper, position, digest.language)))
     messages.extend(pack(blocks))
+    return messages
+
+
+def chat_digest_messages(
+    chat: ChatDigest, skip: set[str] | frozenset[str] = frozenset(), note: str | None = None
+) -> list[OutMessage]:
+    """What one channel gets: the header (its own counts), its cards in rank order (each saying why it
+    ranks there when the channel has interests), then the overview of the rest with select menus that
+    open any paper's breakdown. Parts in `skip` are left out."""
+    digest = chat.digest
+    language = digest.language
+    messages: list[OutMessage] = []
+    if "header" not in skip:
+        messages.append(OutMessage(parts=["header"], embeds=[header_embed(digest, note)]))
+    total = len(chat.ranked)
+    blocks: list[Block] = []
+    for position, entry in enumerate(chat.cards, start=1):
+        if entry.paper.base_id in skip:
+            continue
+        why = why_line(entry.why, language) if chat.personalised else ""
+        embed = paper_embed(entry.item, position, total, language, why)
+        blocks.append((entry.paper.base_id, embed, card_buttons(entry.paper, position, language)))
+    messages.extend(pack(blocks))
+    overview = overview_messages(list(chat.overview), len(chat.cards) + 1, language)
+    for n, message in enumerate(overview, start=1):
+        part = f"overview:{n}"
+        if part not in skip:
+            message.parts = [part]
+            messages.append(message)
+    return messages
+
+
+def _overview_line(number: int, paper: Paper) -> str:
+    title = one_line(paper.title) or paper.versioned_id
+    # Brackets would end the link text early; the title is shown, not parsed.
+    title = cut(escape(title).replace("[", "(").replace("]", ")"), OVERVIEW_TITLE_MAX)
+    url = _safe_url(paper.abs_url)
+    return f"{number}. [{title}]({url})" if url else f"{number}. {title}"
+
+
+def _option_label(number: int, paper: Paper) -> str:
+    return cut(f"{number}. {one_line(paper.title) or paper.versioned_id}", OPTION_LABEL_MAX)
+
+
+def overview_messages(entries: list[Ranked], first_number: int, language: str) -> list[OutMessage]:
+    """The papers past the cards as a numbered list of title links, ranked, in as few messages as
+    Discord allows (4096 characters an embed, 6000 a message, 10 embeds), each message with select
+    menus (25 options each, one per action row) that open a listed paper's breakdown."""
+    if not entries:
+        return []
+    lab = labels(language)
+    title = cut(lab["overview"].format(n=len(entries)), TITLE_MAX)
+    messages: list[OutMessage] = []
+    lines: list[str] = []
+    chunk: list[tuple[int, Paper]] = []
+
+    def flush() -> None:
+        if not chunk:
+            return
+        embeds: list[discord.Embed] = []
+        text = ""
+        for line in lines:
+            if text and len(text) + 1 + len(line) > DESCRIPTION_MAX:
+                embeds.append(discord.Embed(description=text, color=COLOR))
+                text = ""
+            text = f"{text}\n{line}" if text else line
+        embeds.append(discord.Embed(description=text, color=COLOR))
+        embeds[0].title = title if not messages else cut(lab["overview_more"], TITLE_MAX)
+        selects = []
+        for row, start in enumerate(range(0, len(chunk), OPTIONS_PER_SELECT)):
+            group = chunk[start : start + OPTIONS_PER_SELECT]
+            first, last = group[0][0], group[-1][0]
+            # An id that cannot be an option value (none of arXiv's) keeps its link in the list.
+            options = tuple(
+                (_option_label(n, p), p.versioned_id) for n, p in group if PAPER_ID.fullmatch(p.versioned_id)
+            )
+            if options:
+                selects.append(
+                    Select(
+                        custom_id=f"{PICK_PREFIX}{first}",
+                        placeholder=cut(lab["pick"].format(first=first, last=last), 150),
+                        options=options,
+                        row=row,
+                    )
+                )
+        messages.append(OutMessage(embeds=embeds, selects=selects))
+
+    chars = len(title)
+    room = CHARS_PER_MESSAGE - 100  # the continuation title and line breaks
+    for number, entry in enumerate(entries, start=first_number):
+        line = _overview_line(number, entry.paper)
+        full = chars + len(line) + 1 > room or len(chunk) >= ROWS_PER_MESSAGE * OPTIONS_PER_SELECT
+        if chunk and full:
+            flush()
+            lines, chunk, chars = [], [], len(lab["overview_more"])
+        lines.append(line)
+        chunk.append((number, entry.paper))
+        chars += len(line) + 1
+    flush()
     return messages
 
 

@@ -1,4 +1,5 @@
-"""Updates -> actions: subscription commands, /today, the breakdown button, deep links, membership.
+"""Updates -> actions: subscription and interest commands, /today, the breakdown and 👍/👎 buttons,
+deep links, membership.
 
 Where the commands come from: in a channel they arrive as channel posts (only its admins can post); in
 a group anyone can type them, so changes are checked with getChatMember; a private chat is its user's.
@@ -22,17 +23,19 @@ from telegram.ext import (
     filters,
 )
 
-from adapters.telegram.buttons import HIDE, deep_link, parse_callback, parse_start_payload
-from adapters.telegram.ports import PLATFORM, BotOptions, DigestSource
+from adapters.telegram.buttons import HIDE, RATINGS, deep_link, parse_callback, parse_start_payload
+from adapters.telegram.ports import MAX_CARDS_LIMIT, PLATFORM, BotOptions, DigestSource
 from adapters.telegram.render import (
     render_breakdown_messages,
     render_card,
-    render_digest,
+    render_chat_digest,
     render_expanded_card,
+    why_of_card,
 )
 from adapters.telegram.sending import edit, send
 from adapters.telegram.texts import text
 from config.settings import ConfigError, check_categories
+from digest.interests import FOLLOW, MUTE, InterestError, parse_terms
 from digest.models import DigestItem
 from digest.store import Store
 
@@ -40,6 +43,7 @@ log = logging.getLogger(__name__)
 
 # Commands come as messages (private chats, groups) and as channel posts.
 _COMMAND_UPDATES = filters.UpdateType.MESSAGE | filters.UpdateType.CHANNEL_POST
+MAX_REPLY = 4000  # plain-text replies (a chat's interests) stay under Telegram's 4096
 
 
 def _chat_title(chat: Chat) -> str:
@@ -66,6 +70,10 @@ class TelegramHandlers:
         application.add_handler(command("unsubscribe", self.unsubscribe))
         application.add_handler(command(["settings", "status"], self.settings))
         application.add_handler(command("today", self.today))
+        application.add_handler(command("follow", self.follow))
+        application.add_handler(command("unfollow", self.unfollow))
+        application.add_handler(command("mute", self.mute))
+        application.add_handler(command("interests", self.show_interests))
         application.add_handler(CallbackQueryHandler(self.button))
         application.add_handler(ChatMemberHandler(self.my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER))
         application.add_error_handler(self.on_error)
@@ -91,13 +99,16 @@ class TelegramHandlers:
         member = await context.bot.get_chat_member(chat.id, user.id)
         return member.status in (ChatMember.OWNER, ChatMember.ADMINISTRATOR)
 
-    async def _chat_to_change(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> Chat | None:
-        """The chat whose subscription this update may change; None (after a refusal) if it may not."""
+    async def _chat_to_change(
+        self, update: Update, context: ContextTypes.DEFAULT_TYPE, refusal: str = "admin_only"
+    ) -> Chat | None:
+        """The chat whose subscription (or interests) this update may change; None (after a refusal) if
+        it may not."""
         chat = update.effective_chat
         if chat is None:
             return None
         if not await self._may_change(update, context):
-            await self._reply(update, context, self.t("admin_only"))
+            await self._reply(update, context, self.t(refusal))
             return None
         return chat
 
@@ -118,7 +129,7 @@ class TelegramHandlers:
         chat = update.effective_chat
         if payload and chat is not None and chat.type == ChatType.PRIVATE:
             paper_id = parse_start_payload(payload)
-            found = self.service.breakdown(paper_id) if paper_id else None
+            found = await self.service.explain(paper_id) if paper_id else None
             if found is None:
                 await self._reply(
                     update, context, self.t("stale_button" if paper_id is None else "gone_paper")
@@ -163,11 +174,101 @@ class TelegramHandlers:
         chat = update.effective_chat
         if chat is None:
             return
+        if context.args:
+            await self._set_max_cards(update, context, context.args)
+            return
         subscription = self.store.get_subscription(PLATFORM, str(chat.id))
         if subscription is not None and subscription.active:
             reply = self.t("settings_on", what=self._describe(subscription.categories))
+            reply += "\n" + self.t("settings_cards", n=self.service.max_cards(PLATFORM, str(chat.id)))
         else:
             reply = self.t("settings_off", what=self._describe(self.options.categories))
+        await self._reply(update, context, reply)
+
+    async def _set_max_cards(
+        self, update: Update, context: ContextTypes.DEFAULT_TYPE, args: list[str]
+    ) -> None:
+        usage = self.t("max_cards_bad", limit=MAX_CARDS_LIMIT)
+        if len(args) != 2 or args[0].lower() != "max_cards" or not re.fullmatch(r"\d{1,3}", args[1]):
+            await self._reply(update, context, usage)
+            return
+        count = int(args[1])
+        if not 1 <= count <= MAX_CARDS_LIMIT:
+            await self._reply(update, context, usage)
+            return
+        chat = await self._chat_to_change(update, context)
+        if chat is None:
+            return
+        if not self.store.set_max_cards(PLATFORM, str(chat.id), count):
+            await self._reply(update, context, self.t("not_subscribed"))
+            return
+        log.info("telegram chat %s: max_cards %d", chat.id, count)
+        await self._reply(update, context, self.t("max_cards_set", n=count))
+
+    # -- interests ----------------------------------------------------------------------------
+    async def _terms_to_change(self, update: Update, context: ContextTypes.DEFAULT_TYPE):
+        """(chat, terms) for /follow, /unfollow, /mute; None after telling the user why not."""
+        try:
+            terms = parse_terms(" ".join(context.args or []))
+        except InterestError as err:
+            await self._reply(update, context, self.t("bad_terms", error=err))
+            return None
+        chat = await self._chat_to_change(update, context, "interests_admin_only")
+        return None if chat is None else (chat, terms)
+
+    async def follow(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        await self._add_terms(update, context, FOLLOW)
+
+    async def mute(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        await self._add_terms(update, context, MUTE)
+
+    async def _add_terms(self, update: Update, context: ContextTypes.DEFAULT_TYPE, kind: str) -> None:
+        found = await self._terms_to_change(update, context)
+        if found is None:
+            return
+        chat, terms = found
+        try:
+            added = self.service.interests.add(PLATFORM, str(chat.id), kind, terms)
+        except InterestError as err:
+            await self._reply(update, context, self.t("bad_terms", error=err))
+            return
+        if not added:
+            await self._reply(update, context, self.t("nothing_new"))
+            return
+        log.info("telegram chat %s: %s %d term(s)", chat.id, kind, len(added))
+        labels = ", ".join(t.label for t in added)
+        reply = self.t("followed" if kind == FOLLOW else "muted", terms=labels)
+        await self._reply(update, context, reply[:MAX_REPLY])
+
+    async def unfollow(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        found = await self._terms_to_change(update, context)
+        if found is None:
+            return
+        chat, terms = found
+        removed = self.service.interests.remove(PLATFORM, str(chat.id), terms)
+        if not removed:
+            await self._reply(update, context, self.t("unfollow_none"))
+            return
+        reply = self.t("unfollowed", terms=", ".join(t.label for t in removed))
+        await self._reply(update, context, reply[:MAX_REPLY])
+
+    async def show_interests(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        chat = update.effective_chat
+        if chat is None:
+            return
+        mine = self.service.interests.for_chat(PLATFORM, str(chat.id))
+        none = self.t("none")
+        reply = self.t(
+            "interests",
+            follows=", ".join(t.label for t in mine.follows) or none,
+            mutes=", ".join(t.label for t in mine.mutes) or none,
+            ratings=mine.ratings,
+            liked=len(mine.liked),
+            disliked=len(mine.disliked),
+            max_cards=self.service.max_cards(PLATFORM, str(chat.id)),
+        )
+        if len(reply) > MAX_REPLY:
+            reply = reply[: MAX_REPLY - 1] + "…"
         await self._reply(update, context, reply)
 
     async def today(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -182,37 +283,45 @@ class TelegramHandlers:
         if digest is None:
             await self._reply(update, context, self.t("no_digest", categories=", ".join(categories)))
             return
-        for _part, message in render_digest(digest):
+        mine = await self.service.chat_digest(digest, PLATFORM, str(chat.id))
+        for _part, message in render_chat_digest(mine, context.bot.username):
             await send(context.bot, chat.id, message)
 
-    # -- the breakdown button -----------------------------------------------------------------
+    # -- the card's buttons --------------------------------------------------------------------
     async def button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query
         if query is None:
             return
         parsed = parse_callback(query.data if isinstance(query.data, str) else None)
         message = query.message
+        if parsed is not None and parsed[0] in RATINGS and message is not None:
+            await self._rate(update, parsed[0], parsed[1], str(message.chat.id))
+            return
         if parsed is None or not isinstance(message, TgMessage):
             await query.answer(self.t("stale_button"))
             return
         action, paper_id = parsed
-        found = self.service.breakdown(paper_id)
+        if message.chat.type == ChatType.CHANNEL:
+            # An edit would change the post for every subscriber: open the reader's private chat instead.
+            if self.service.breakdown(paper_id) is None:
+                await query.answer(self.t("gone_paper"))
+            else:
+                await query.answer(url=deep_link(context.bot.username, paper_id))
+            return
+        found = await self.service.explain(paper_id)
         if found is None:
             await query.answer(self.t("gone_paper"))
             return
         paper, summary = found
         item = DigestItem(paper, summary)
         language = self.options.language
-        if message.chat.type == ChatType.CHANNEL:
-            # An edit would change the post for every subscriber: open the reader's private chat instead.
-            await query.answer(url=deep_link(context.bot.username, paper.versioned_id))
-            return
+        why = why_of_card(message.text or "")  # the card keeps saying why it ranks where it does
         try:
             if action == HIDE:
-                await edit(context.bot, message.chat.id, message.message_id, render_card(item, language))
+                await edit(context.bot, message.chat.id, message.message_id, render_card(item, language, why))
                 await query.answer()
                 return
-            expanded = render_expanded_card(item, language)
+            expanded = render_expanded_card(item, language, why)
             if expanded is not None:
                 await edit(context.bot, message.chat.id, message.message_id, expanded)
                 await query.answer()
@@ -228,6 +337,22 @@ class TelegramHandlers:
             else:
                 log.warning("telegram button in chat %s: %s", message.chat.id, err.message)
                 await query.answer(self.t("stale_button"))
+
+    async def _rate(self, update: Update, action: str, paper_id: str, chat_id: str) -> None:
+        """👍/👎: recorded for (chat, reader, paper); the same press again takes it back. Answered with a
+        toast only, never an edit: in a channel the post is everyone's."""
+        query = update.callback_query
+        assert query is not None
+        paper = self.service.breakdown(paper_id)
+        if paper is None:
+            await query.answer(self.t("gone_paper"))
+            return
+        now = self.service.interests.rate(
+            PLATFORM, chat_id, str(query.from_user.id), paper[0].base_id, RATINGS[action]
+        )
+        await query.answer(
+            {1: self.t("rated_up"), -1: self.t("rated_down")}.get(now, self.t("rating_removed"))
+        )
 
     # -- membership ---------------------------------------------------------------------------
     async def my_chat_member(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -10,7 +10,20 @@ from digest.ports import DigestSource
 
 PLATFORM = "telegram"
 
-__all__ = ["PLATFORM", "BotOptions", "DigestSource"]
+__all__ = ["PLATFORM", "BotOptions", "DigestSource", "default_max_cards"]
+
+MAX_CARDS_PRIVATE = 20  # one reader who opened the bot for it
+MAX_CARDS_SHARED = 10  # a channel or group: everyone scrolls past what it posts
+MAX_CARDS_LIMIT = 50
+
+
+def default_max_cards(chat_id: str) -> int:
+    """Telegram ids say the kind of chat: users (private chats) are positive, groups and channels
+    negative."""
+    try:
+        return MAX_CARDS_PRIVATE if int(chat_id) > 0 else MAX_CARDS_SHARED
+    except ValueError:
+        return MAX_CARDS_SHARED
 
 
 @dataclass(frozen=True)

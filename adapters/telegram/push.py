@@ -20,7 +20,7 @@ from telegram import Bot
 from telegram.error import ChatMigrated, Forbidden, RetryAfter, TelegramError
 
 from adapters.telegram.ports import PLATFORM, DigestSource
-from adapters.telegram.render import Message, render_digest
+from adapters.telegram.render import Message, render_chat_digest
 from adapters.telegram.sending import send
 from digest.models import Digest
 from digest.store import Store, Subscription
@@ -97,8 +97,14 @@ class Pusher:
 
     async def _push_chat(self, subscription: Subscription, digest: Digest, report: PushReport) -> None:
         chat_id = subscription.chat_id
+        try:
+            mine = await self.service.chat_digest(digest, PLATFORM, chat_id)
+        except Exception:
+            log.exception("telegram push: could not rank the digest for chat %s", chat_id)
+            report.failed.append(chat_id)
+            return
         done = self.store.delivered_parts(PLATFORM, chat_id, digest.key)
-        for part, message in render_digest(digest):
+        for part, message in render_chat_digest(mine, self.bot.username):
             if part in done:
                 continue
             try:

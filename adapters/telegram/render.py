@@ -14,13 +14,20 @@ from dataclasses import dataclass
 from html import escape
 from zoneinfo import ZoneInfo
 
-from adapters.telegram.buttons import HIDE, SHOW, callback_data
+from adapters.telegram.buttons import HIDE, RATE_DOWN, RATE_UP, SHOW, callback_data, deep_link
 from adapters.telegram.markdown_html import markdown_to_html
 from digest.models import Digest, DigestItem, Paper, Summary
+from digest.ranking import ChatDigest, Ranked, why_line
 
 MAX_MESSAGE = 4096
 MAX_TITLE = 400  # characters of a title shown on a card
 MAX_AUTHORS_LINE = 300
+MAX_WHY_LINE = 300
+MAX_OVERVIEW_TITLE = 150  # characters of a title in the overview: long enough to recognise the paper
+# Links per overview message are capped as well as characters: a message of hundreds of entities is
+# slow to render on phones, and two links per paper keep it under a hundred.
+MAX_OVERVIEW_ITEMS = 45
+WHY_MARK = "💡 "
 SHOWN_AUTHORS = 6  # above this many authors: the first ones, an ellipsis, the last one
 
 _LABELS = {
@@ -35,6 +42,8 @@ _LABELS = {
         "sections": ("背景", "方法", "结果"),
         "no_breakdown": "这篇论文暂无详细解读。",
         "continued": "（续）",
+        "overview": "其余 {n} 篇，按与本聊天的相关度排序（📖 查看解读）：",
+        "overview_more": "其余论文（续）：",
     },
     "en": {
         "title": "arXiv Daily – {date}",
@@ -47,6 +56,8 @@ _LABELS = {
         "sections": ("Background", "Method", "Results"),
         "no_breakdown": "No detailed breakdown for this paper yet.",
         "continued": "(continued)",
+        "overview": "{n} more papers, ranked for this chat (📖: the breakdown):",
+        "overview_more": "More papers (continued):",
     },
 }
 
@@ -165,26 +176,96 @@ def _card_body(item: DigestItem) -> tuple[str, Callable[[str], str]]:
 
 
 def card_buttons(item: DigestItem, language: str, expanded: bool = False) -> tuple[tuple[Button, ...], ...]:
-    if not (item.summary and item.summary.has_breakdown):
-        return ()
+    """One row: the breakdown (when there is one) first, then 👍 and 👎, which every card has."""
     words = labels(language)
-    if expanded:
-        return ((Button(words["collapse"], callback_data=callback_data(HIDE, item.paper.versioned_id)),),)
-    return ((Button(words["breakdown"], callback_data=callback_data(SHOW, item.paper.versioned_id)),),)
+    paper_id = item.paper.versioned_id
+    row = []
+    if item.summary and item.summary.has_breakdown:
+        if expanded:
+            row.append(Button(words["collapse"], callback_data=callback_data(HIDE, paper_id)))
+        else:
+            row.append(Button(words["breakdown"], callback_data=callback_data(SHOW, paper_id)))
+    row.append(Button("👍", callback_data=callback_data(RATE_UP, paper_id)))
+    row.append(Button("👎", callback_data=callback_data(RATE_DOWN, paper_id)))
+    return (tuple(row),)
 
 
-def render_card(item: DigestItem, language: str) -> Message:
+def render_card(item: DigestItem, language: str, why: str = "") -> Message:
+    """A card; `why` (plain text) says why it ranks where it does for the chat, under the head."""
     head = _card_head(item.paper, language)
+    if why:
+        head += f"\n<i>{escape(WHY_MARK + _clip(_plain(why), MAX_WHY_LINE), quote=False)}</i>"
     body, to_html = _card_body(item)
     text = fit(lambda part: f"{head}\n\n{to_html(part)}" if part else head, body)
     return Message(text, card_buttons(item, language))
 
 
+def why_of_card(plain_text: str) -> str:
+    """The why-line of a card as Telegram returns its text (plain), so that expanding or collapsing the
+    card keeps it; '' when the card has none."""
+    for line in plain_text.split("\n")[:6]:
+        if line.startswith(WHY_MARK):
+            return line[len(WHY_MARK) :]
+    return ""
+
+
 def render_digest(digest: Digest) -> list[tuple[str, Message]]:
-    """The whole push for one chat, as (part, message): the delivery log's part names."""
+    """The digest as built, every paper a card (a chat without interests, within its card count)."""
     parts = [("header", render_header(digest))]
     parts += [(item.paper.base_id, render_card(item, digest.language)) for item in digest.items]
     return parts
+
+
+def render_chat_digest(chat: ChatDigest, bot_username: str) -> list[tuple[str, Message]]:
+    """The whole push for one chat, as (part, message), the parts being the delivery log's names: the
+    header (the chat's own counts), its cards in rank order, then the overview of the rest."""
+    digest = chat.digest
+    language = digest.language
+    parts = [("header", render_header(digest))]
+    for entry in chat.cards:
+        why = why_line(entry.why, language) if chat.personalised else ""
+        parts.append((entry.paper.base_id, render_card(entry.item, language, why)))
+    overview = render_overview(chat.overview, len(chat.cards) + 1, language, bot_username)
+    parts += [(f"overview:{n}", message) for n, message in enumerate(overview, start=1)]
+    return parts
+
+
+def _overview_line(number: int, paper: Paper, bot_username: str) -> tuple[str, str]:
+    """(HTML, the text Telegram counts) of one overview item: its number, title linked to arXiv, and a
+    link that opens the breakdown in the reader's private chat with the bot."""
+    title = _clip(_plain(paper.title), MAX_OVERVIEW_TITLE) or paper.versioned_id
+    link = deep_link(bot_username, paper.versioned_id)
+    html = (
+        f'{number}. <a href="{escape(paper.abs_url)}">{escape(title, quote=False)}</a> '
+        f'<a href="{escape(link)}">📖</a>'
+    )
+    return html, f"{number}. {title} 📖"
+
+
+def render_overview(
+    entries: tuple[Ranked, ...] | list[Ranked], first_number: int, language: str, bot_username: str
+) -> list[Message]:
+    """The papers past the cards as numbered title links, ranked, packed into as few messages as
+    Telegram's 4096 characters (as it counts them, after parsing) and MAX_OVERVIEW_ITEMS allow."""
+    if not entries:
+        return []
+    words = labels(language)
+    messages: list[Message] = []
+    lead = words["overview"].format(n=len(entries))
+    html_lines, visible = [f"<b>{escape(lead)}</b>"], tg_len(lead)
+    items = 0
+    for number, entry in enumerate(entries, start=first_number):
+        html, text = _overview_line(number, entry.paper, bot_username)
+        size = tg_len(text) + 1  # and its line break
+        if items and (visible + size > MAX_MESSAGE or items >= MAX_OVERVIEW_ITEMS):
+            messages.append(Message("\n".join(html_lines)))
+            lead = words["overview_more"]
+            html_lines, visible, items = [f"<b>{escape(lead)}</b>"], tg_len(lead), 0
+        html_lines.append(html)
+        visible += size
+        items += 1
+    messages.append(Message("\n".join(html_lines)))
+    return messages
 
 
 # -- the detailed breakdown -------------------------------------------------------------------
@@ -202,12 +283,12 @@ def _breakdown_html(summary: Summary, language: str) -> str:
     )
 
 
-def render_expanded_card(item: DigestItem, language: str) -> Message | None:
+def render_expanded_card(item: DigestItem, language: str, why: str = "") -> Message | None:
     """The card with its breakdown in an expandable quote and a collapse button; None if that would not
     fit in one message (then the breakdown goes out as a reply instead)."""
     if not (item.summary and item.summary.has_breakdown):
         return None
-    card = render_card(item, language).text
+    card = render_card(item, language, why).text
     text = f"{card}\n\n<blockquote expandable>{_breakdown_html(item.summary, language)}</blockquote>"
     if tg_len(text) > MAX_MESSAGE:
         return None
