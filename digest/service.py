@@ -615,4 +615,3 @@ class DigestService:
             out.write(render_post(digest))
         tmp.replace(path)
         return path
-
