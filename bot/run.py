@@ -57,12 +57,13 @@ async def build_with_retries(
     return None
 
 
-async def push_all(runtimes: list[PlatformRuntime], day: date) -> None:
-    """Every platform at once: each chat waits for its own cards (service.ready_digest), not the others."""
+async def push_all(runtimes: list[PlatformRuntime], day: date, start_at: datetime | None = None) -> None:
+    """Every platform at once, sending from `start_at` on: each chat waits for its own cards
+    (service.ready_digest), not for the others'."""
 
     async def one(runtime: PlatformRuntime) -> None:
         try:
-            sent = await runtime.push(day)
+            sent = await runtime.push(day, start_at)
             log.info("%s: %d messages pushed for %s", runtime.name, sent, day)
         except Exception:  # one platform's failure must not stop the other's push
             log.exception("%s: push for %s failed", runtime.name, day)
@@ -79,21 +80,20 @@ async def daily_job(
 ) -> None:
     """Build the day's digests and push them from `push_at` on (at once when None).
 
-    The build starts now; the push starts at `push_at` once the build has fixed the day's membership,
-    and each chat is sent its digest as soon as its own cards are summarized, while the build goes on
-    with the rest. A build that fails for good pushes nothing. Every step is idempotent, so a restart
-    in between resumes: the build finishes what is missing, the push sends only what was not delivered.
+    The build starts now. Once it has fixed the day's membership, each chat's messages are prepared as
+    soon as its own cards are summarized, and sent from `push_at` on, while the build goes on with the
+    rest: a chat whose cards are ready at `push_at` gets its digest then, the others as soon as theirs
+    are. A build that fails for good pushes nothing. Every step is idempotent, so a restart in between
+    resumes: the build finishes what is missing, the push sends only what was not delivered.
     """
     build = asyncio.create_task(build_with_retries(service, day, retry_seconds))
     try:
-        if push_at is not None:
-            await asyncio.sleep(seconds_until(push_at))
         membership = asyncio.create_task(service.wait_membership(day))
         await asyncio.wait({build, membership}, return_when=asyncio.FIRST_COMPLETED)
         membership.cancel()
         if build.done() and build.result() is None:
             return  # arXiv kept failing: nothing to push today
-        await push_all(runtimes, day)
+        await push_all(runtimes, day, push_at)
         await build  # the papers no chat shows as a card, and the archive
     finally:
         build.cancel()  # only matters when the job itself is cancelled (the bot is stopping)

@@ -1,5 +1,5 @@
 """On time on a big day, on a short clock: the daily job summarizes first the papers chats receive as
-cards, and a chat whose cards are ready is pushed while the build goes on with the rest.
+cards, and a chat whose cards are ready is pushed at publish_at while the build goes on with the rest.
 
 Real DigestService, SQLite store and PTB runtime against the fake arXiv, a slow fake LLM (one request at
 a time) and the fake Bot API. Two channels follow narrow category sets whose only papers come late in
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.run import daily_job
@@ -65,10 +66,15 @@ api_base_url = "{telegram.base_url}"
     await runtime.start(receive=False)
     archive = settings.archive_dir / "2026-02-18-arxiv-daily.md"
     try:
-        job = asyncio.create_task(daily_job(service, [runtime], SEED_DAY))
+        push_at = datetime.now(UTC) + timedelta(seconds=1.2)
+        job = asyncio.create_task(daily_job(service, [runtime], SEED_DAY, push_at=push_at))
 
-        # Each channel's push starts as soon as its one card is summarized, long before the build ends.
+        # The channels' cards are ready within a second, but nothing leaves before publish_at...
+        await asyncio.sleep(0.9)
+        assert telegram.sent == []
+        # ...and then each channel's push starts at once, long before the build ends.
         await telegram.wait_for(lambda: len(telegram.messages_to(CL_CHANNEL)) == 2)
+        assert datetime.now(UTC) >= push_at
         await telegram.wait_for(lambda: len(telegram.messages_to(LG_CHANNEL)) == 2)
         assert len(llm.requests) < 8
         assert not archive.exists()

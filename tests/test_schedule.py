@@ -104,7 +104,7 @@ class RecordingRuntime:
     async def start(self, receive: bool = True) -> None:
         pass
 
-    async def push(self, day: date) -> int:
+    async def push(self, day: date, start_at: datetime | None = None) -> int:
         self.pushed.append(day)
         return 0
 

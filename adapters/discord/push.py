@@ -9,57 +9,62 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import date
+from datetime import date, datetime
 
 import discord
 
 from adapters.discord import render
 from adapters.discord.app import PLATFORM, DigestSource, send
-from digest.models import Digest
+from digest.ranking import ChatDigest
+from digest.schedule import seconds_until
 from digest.store import Store, Subscription
 
 log = logging.getLogger(__name__)
 
 
-async def push_digest(client: discord.Client, store: Store, service: DigestSource, day: date) -> int:
+async def push_digest(
+    client: discord.Client, store: Store, service: DigestSource, day: date, start_at: datetime | None = None
+) -> int:
     """Post the digest of `day` to every active subscribed channel that has not had it; return the
-    number of messages posted. Channels go in the order their cards become ready (service.ready_digest
-    waits for a running build), one at a time. A missing or forbidden channel is deactivated and skipped;
-    429s are waited out by discord.py itself."""
+    number of messages posted. Sending starts at `start_at` (at once when None); channels go one at a
+    time, in the order their cards become ready (service.ready_digest waits for a running build), each
+    ranked for the channel beforehand. A missing or forbidden channel is deactivated and skipped; 429s
+    are waited out by discord.py itself."""
     sent = 0
 
-    async def ready(sub: Subscription) -> tuple[Subscription, Digest | None]:
+    async def ready(sub: Subscription) -> tuple[Subscription, ChatDigest | None]:
         try:
-            return sub, await service.ready_digest(day, sub)
+            digest = await service.ready_digest(day, sub)
         except Exception:
             log.exception("discord push: no digest of %s for %s", day, ",".join(sub.categories) or "default")
+            return sub, None
+        try:
+            return sub, await service.chat_digest(digest, PLATFORM, sub.chat_id)
+        except Exception:
+            log.exception("discord push: could not rank the digest for channel %s", sub.chat_id)
             return sub, None
 
     waits = [asyncio.ensure_future(ready(sub)) for sub in store.active_subscriptions(PLATFORM)]
     try:
         for next_ready in asyncio.as_completed(waits):
-            sub, digest = await next_ready
-            if digest is not None:
-                sent += await _push_channel(client, store, service, sub, digest)
+            sub, mine = await next_ready
+            if mine is not None:
+                if start_at is not None:
+                    await asyncio.sleep(seconds_until(start_at))
+                sent += await _push_channel(client, store, sub, mine)
     finally:
         for wait in waits:
             wait.cancel()
     return sent
 
 
-async def _push_channel(
-    client: discord.Client, store: Store, service: DigestSource, sub: Subscription, digest: Digest
-) -> int:
+async def _push_channel(client: discord.Client, store: Store, sub: Subscription, mine: ChatDigest) -> int:
     sent = 0
+    digest = mine.digest
     try:
         channel = client.get_partial_messageable(int(sub.chat_id))
     except ValueError:
         store.deactivate(PLATFORM, sub.chat_id, "not a Discord channel id")
-        return 0
-    try:
-        mine = await service.chat_digest(digest, PLATFORM, sub.chat_id)
-    except Exception:
-        log.exception("discord push: could not rank the digest for channel %s", sub.chat_id)
         return 0
     delivered = store.delivered_parts(PLATFORM, sub.chat_id, digest.key)
     for message in render.chat_digest_messages(mine, skip=delivered):

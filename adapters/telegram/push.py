@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, field, replace
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from telegram import Bot
 from telegram.error import ChatMigrated, Forbidden, RetryAfter, TelegramError
@@ -23,6 +23,7 @@ from adapters.telegram.ports import PLATFORM, DigestSource
 from adapters.telegram.render import Message, render_chat_digest
 from adapters.telegram.sending import send
 from digest.models import Digest
+from digest.schedule import seconds_until
 from digest.store import Store, Subscription
 
 log = logging.getLogger(__name__)
@@ -64,25 +65,35 @@ class Pusher:
         self.bot, self.store, self.service = bot, store, service
         self.concurrency = concurrency
 
-    async def push(self, day: date) -> PushReport:
+    async def push(self, day: date, start_at: datetime | None = None) -> PushReport:
+        """Deliver the digest of `day` to every active subscriber; sending starts at `start_at` (at once
+        when None). Each chat's messages are prepared as soon as its cards are ready (a build may still
+        be running), so at `start_at` every ready chat's messages go out with no work left before them."""
         report = PushReport()
         subscriptions = self.store.active_subscriptions(PLATFORM)
         gate = asyncio.Semaphore(self.concurrency)
 
         async def one(subscription: Subscription) -> None:
+            chat_id = subscription.chat_id
             # Waits for the chat's own cards outside the gate, so chats that are ready go first.
             try:
                 digest = await self.service.ready_digest(day, subscription)
             except Exception:
                 log.exception(
-                    "telegram push: no digest for chat %s (%s)",
-                    subscription.chat_id,
-                    ",".join(subscription.categories),
+                    "telegram push: no digest for chat %s (%s)", chat_id, ",".join(subscription.categories)
                 )
-                report.failed.append(subscription.chat_id)
+                report.failed.append(chat_id)
                 return
+            try:
+                parts = await self._prepare(digest, chat_id)
+            except Exception:
+                log.exception("telegram push: could not rank the digest for chat %s", chat_id)
+                report.failed.append(chat_id)
+                return
+            if start_at is not None:
+                await asyncio.sleep(seconds_until(start_at))
             async with gate:
-                await self._push_chat(subscription, digest, report)
+                await self._push_chat(subscription, digest, parts, report)
 
         await asyncio.gather(*(one(s) for s in subscriptions))
         log.info(
@@ -95,16 +106,17 @@ class Pusher:
         )
         return report
 
-    async def _push_chat(self, subscription: Subscription, digest: Digest, report: PushReport) -> None:
+    async def _prepare(self, digest: Digest, chat_id: str) -> list[tuple[str, Message]]:
+        """The chat's messages: the digest ranked and cut for it, rendered."""
+        mine = await self.service.chat_digest(digest, PLATFORM, chat_id)
+        return render_chat_digest(mine, self.bot.username)
+
+    async def _push_chat(
+        self, subscription: Subscription, digest: Digest, parts: list[tuple[str, Message]], report: PushReport
+    ) -> None:
         chat_id = subscription.chat_id
-        try:
-            mine = await self.service.chat_digest(digest, PLATFORM, chat_id)
-        except Exception:
-            log.exception("telegram push: could not rank the digest for chat %s", chat_id)
-            report.failed.append(chat_id)
-            return
         done = self.store.delivered_parts(PLATFORM, chat_id, digest.key)
-        for part, message in render_chat_digest(mine, self.bot.username):
+        for part, message in parts:
             if part in done:
                 continue
             try:
@@ -116,7 +128,7 @@ class Pusher:
                 self.store.deactivate(PLATFORM, chat_id, f"migrated to supergroup {new_id}")
                 log.info("telegram chat %s became supergroup %s; subscription moved", chat_id, new_id)
                 moved = replace(subscription, chat_id=new_id)
-                await self._push_chat(moved, digest, report)
+                await self._push_chat(moved, digest, await self._prepare(digest, new_id), report)
                 return
             except Forbidden as err:
                 reason = f"403 on send: {err.message}"
