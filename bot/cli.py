@@ -97,6 +97,7 @@ async def _build(settings: Settings, args: argparse.Namespace) -> int:
             day, [categories] if categories else None, make_progress(), archive_all=True
         )
     finally:
+        await service.aclose()
         service.store.close()
     print(_summary_line(report))
     return 0
@@ -123,6 +124,7 @@ async def _push(settings: Settings, args: argparse.Namespace) -> int:
                 await runtime.stop()
             print(f"{runtime.name}: {sent} messages sent for {day}")
     finally:
+        await service.aclose()
         service.store.close()
     return 0
 
@@ -135,6 +137,7 @@ async def _run(settings: Settings, args: argparse.Namespace) -> int:
     try:
         await run_forever(settings, service)
     finally:
+        await service.aclose()
         service.store.close()
     return 0
 

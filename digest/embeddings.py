@@ -137,7 +137,8 @@ class Embedder:
             except (TypeError, ValueError):
                 continue
             if vector:
-                vectors[papers[item.index].versioned_id] = vector
+                # float32, as stored: a vector reads the same fresh from the endpoint or from the cache
+                vectors[papers[item.index].versioned_id] = tuple(array("f", vector))
         return vectors
 
 

@@ -95,10 +95,10 @@ def parse_terms(text: str) -> list[Term]:
                 term = Term("word", bare)
         if not term.text and term.kind != "author":
             continue
-        if not _WORDISH.search(term.text):
-            raise InterestError(f"{term.label!r} has no letters or digits to match")
         if len(term.text) > MAX_TERM_CHARS:
             raise InterestError(f"a term may have at most {MAX_TERM_CHARS} characters")
+        if not _WORDISH.search(term.text):
+            raise InterestError(f"{term.label!r} has no letters or digits to match")
         if term not in terms:
             terms.append(term)
     if not terms:
@@ -171,8 +171,7 @@ class Interests:
         return [
             Term.from_label(row["term"])
             for row in self.db.query(
-                "select term from interests where platform = ? and chat_id = ? and kind = ? "
-                "order by created_at, term",
+                "select term from interests where platform = ? and chat_id = ? and kind = ? order by rowid",
                 [platform, str(chat_id), kind],
             )
         ]

@@ -44,8 +44,13 @@ class DigestSource(Protocol):
         reader who asks)."""
         ...
 
-    async def chat_digest(self, digest: Digest, platform: str, chat_id: str) -> ChatDigest:
-        """The digest as one chat gets it: mutes left out, ranked, cut into cards and an overview."""
+    async def chat_digest(
+        self, digest: Digest, platform: str, chat_id: str, for_push: bool = False
+    ) -> ChatDigest:
+        """The digest as one chat gets it: mutes left out, ranked, cut into cards and an overview.
+        for_push keeps the order until push_done(), for a push resumed after a crash."""
         ...
+
+    def push_done(self, platform: str, chat_id: str, digest_key: str) -> None: ...
 
     def max_cards(self, platform: str, chat_id: str) -> int: ...

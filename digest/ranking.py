@@ -19,6 +19,7 @@ statistics are then those of the day, and nothing here touches the permanent sea
 
 from __future__ import annotations
 
+import logging
 import math
 import sqlite3
 from collections.abc import Mapping, Sequence
@@ -27,6 +28,8 @@ from dataclasses import dataclass, field, replace
 from digest.embeddings import Vector, dot, normalise
 from digest.interests import ChatInterests, Term
 from digest.models import Digest, DigestItem, Paper, id_sort_key
+
+log = logging.getLogger(__name__)
 
 SIMILARITY_WEIGHT = 10.0  # one liked topic weighs about as much as a followed word found in an abstract
 SIMILAR_AT = 0.45  # cosine from which a card says it is "similar to" a liked paper (text-embedding-3-*)
@@ -95,10 +98,16 @@ def match_terms(papers: Sequence[Paper], terms: Sequence[Term]) -> list[dict[Ter
         return found
     conn = sqlite3.connect(":memory:")
     try:
-        conn.execute(
-            "create virtual table candidates using fts5("
-            "title, abstract, authors, tokenize = 'unicode61 remove_diacritics 2')"
-        )
+        try:
+            conn.execute(
+                "create virtual table candidates using fts5("
+                "title, abstract, authors, tokenize = 'unicode61 remove_diacritics 2')"
+            )
+        except sqlite3.OperationalError:
+            # An SQLite built without FTS5 (rare; Python's and Debian's have it): rank without keywords
+            # rather than fail the chat's digest.
+            log.warning("SQLite has no FTS5: follows and mutes are not applied")
+            return found
         conn.executemany(
             "insert into candidates (rowid, title, abstract, authors) values (?, ?, ?, ?)",
             [(i, p.title, p.abstract, " ; ".join(p.authors)) for i, p in enumerate(papers)],
@@ -207,3 +216,17 @@ def why_line(why: Why, language: str) -> str:
         text = words["liked"].format(n=why.liked)
         parts.append(text.replace("papers", "paper") if why.liked == 1 and language != "zh" else text)
     return words["sep"].join(parts)
+
+
+def keep_order(chat: ChatDigest, order: Sequence[str], max_cards: int) -> ChatDigest:
+    """The chat's digest in an order fixed earlier (base ids, cards first): a push resumed after a crash
+    sends the rest of what it started, even if the chat's ratings or the embeddings changed meanwhile,
+    so no paper is shown twice or lost. Papers no longer in the ranking (muted since) stay out."""
+    by_id = {r.paper.base_id: r for r in chat.ranked}
+    ranked = tuple(by_id[base_id] for base_id in order if base_id in by_id)
+    return replace(
+        chat,
+        ranked=ranked,
+        max_cards=max(1, max_cards),
+        digest=replace(chat.digest, items=tuple(r.item for r in ranked)),
+    )

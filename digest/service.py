@@ -4,6 +4,11 @@ A digest is built once and stored: its membership is fixed when it is first buil
 by paper version, model, language and prompt, and every platform and the archive render from the store.
 Building again only finishes what is missing (failed summaries) and rewrites the same archive file.
 
+Each chat then gets the stored digest ranked and cut for it (chat_digest(): its interests and ratings
+from digest/interests.py, embeddings from digest/embeddings.py, the ranking itself in
+digest/ranking.py). Papers of a digest that is not archived and that no subscribed chat shows as a card
+are summarized on a reader's first request (explain()), not by the build.
+
 A build works for the push: once the membership is fixed, it summarizes first the papers some chat will
 receive as cards (digest/priority.py), fetching full texts one request at a time in that order while the
 LLM summarizes the papers already fetched, and it reports each paper as done (digest/readiness.py), so a
@@ -34,7 +39,7 @@ from digest.interests import ChatInterests, Interests
 from digest.markdown import render_post
 from digest.models import Digest, Paper, Summary, SummaryRecord, Window, category_key, split_version
 from digest.priority import all_ids, cards_first
-from digest.ranking import ChatDigest, rank_for_chat
+from digest.ranking import ChatDigest, keep_order, rank_for_chat
 from digest.readiness import BuildProgress
 from digest.store import Store, Subscription
 from digest.summarize import Summarizer
@@ -50,6 +55,10 @@ RATED_PAPERS_USED = 200  # the most recent liked (and disliked) papers a chat's 
 # (platform, chat id) -> how many cards a chat gets when it chose no number; the wiring knows the kinds
 # of chat (a Telegram private chat reads more than a channel).
 MaxCardsDefault = Callable[[str, str], int]
+
+
+def _order_key(chat_id: str, digest_key: str) -> str:
+    return f"push-order|{chat_id}|{digest_key}"
 
 
 class Progress(Protocol):
@@ -127,6 +136,16 @@ class DigestService:
         self._progress: dict[date, BuildProgress] = {}  # builds of this process, by day
         self._ensuring: dict[str, asyncio.Future[BuildReport]] = {}  # on-demand builds, by digest key
 
+    async def aclose(self) -> None:
+        """Close the LLM client's connections (shared by the summarizer and the embedder)."""
+        clients = {
+            id(c): c
+            for c in (getattr(self.summarizer, "client", None), getattr(self.embedder, "client", None))
+            if c
+        }
+        for client in clients.values():
+            await client.close()
+
     # -- reading ------------------------------------------------------------------------------
     @property
     def default_categories(self) -> tuple[str, ...]:
@@ -186,24 +205,35 @@ class DigestService:
             return subscription.max_cards
         return self.default_max_cards(platform, str(chat_id))
 
-    async def chat_digest(self, digest: Digest, platform: str, chat_id: str) -> ChatDigest:
+    async def chat_digest(
+        self, digest: Digest, platform: str, chat_id: str, for_push: bool = False
+    ) -> ChatDigest:
         """The digest as this chat gets it: its mutes left out, ranked by its follows and ratings, its
-        top `max_cards` as cards (summarized now if a build left them for later), the rest overview."""
-        ranked = await self._rank(digest, platform, str(chat_id))
-        await self._summarize_lazily([r.paper for r in ranked.cards if r.item.summary is None])
-        if any(r.item.summary is None for r in ranked.cards):
-            fresh = {i.paper.base_id: i for i in (self.store.load_digest(digest.key) or digest).items}
-            ranked = replace(
-                ranked,
-                ranked=tuple(
-                    replace(r, item=fresh.get(r.paper.base_id, r.item)) if i < ranked.max_cards else r
-                    for i, r in enumerate(ranked.ranked)
-                ),
-            )
-            ranked = replace(
-                ranked, digest=replace(ranked.digest, items=tuple(r.item for r in ranked.ranked))
-            )
+        top `max_cards` as cards (summarized now if a build left them for later), the rest overview.
+
+        for_push: the order is kept (in platform_state) until push_done(), so that a push resumed after
+        a crash continues the same order even if the ranking's inputs changed meanwhile."""
+        chat_id = str(chat_id)
+        ranked = await self._rank(digest, platform, chat_id)
+        missing = [r.paper for r in ranked.cards if r.item.summary is None]
+        if missing and self.summarizer is not None:
+            await self._summarize_lazily(missing)
+            # Ranking again is cheap (vectors are cached) and reads the new texts from the store.
+            ranked = await self._rank(self.store.load_digest(digest.key) or digest, platform, chat_id)
+        if for_push:
+            key = _order_key(chat_id, digest.key)
+            kept = self.store.get_state(platform, key)
+            if kept is not None:
+                order = json.loads(kept)
+                ranked = keep_order(ranked, order["ids"], order["max_cards"])
+            else:
+                ids = [r.paper.base_id for r in ranked.ranked]
+                self.store.set_state(platform, key, json.dumps({"ids": ids, "max_cards": ranked.max_cards}))
         return ranked
+
+    def push_done(self, platform: str, chat_id: str, digest_key: str) -> None:
+        """The chat has every part of the digest: its kept order is no longer needed."""
+        self.store.delete_state(platform, _order_key(str(chat_id), digest_key))
 
     async def card_ids_for_chat(self, digest: Digest, platform: str, chat_id: str) -> list[str]:
         """The base ids this chat gets as cards, best first; never calls the LLM."""
@@ -337,6 +367,8 @@ class DigestService:
 
         digests = [self.store.load_digest(Digest.make_key(day, s)) for s in sets]
         report.digests = [d for d in digests if d is not None]
+        for digest in report.digests:
+            await self.warm_embeddings(digest)
         default_key = category_key(self.default_categories)
         archived = {d.key for d in report.digests if archive_all or category_key(d.categories) == default_key}
         await self._summarize_missing(report, progress, archived, tracker)
@@ -461,14 +493,34 @@ class DigestService:
             tracker.select(ordered if self.summarizer is not None else ())
         await self._summarize_papers(ordered, report, progress, tracker)
 
+    def _subscribers(self, digest: Digest) -> list[tuple[str, str]]:
+        cat_key = category_key(digest.categories)
+        return [
+            (sub.platform, sub.chat_id)
+            for sub in self.store.active_subscriptions()
+            if category_key(tuple(sub.categories) or self.default_categories) == cat_key
+        ]
+
     async def _card_ids_of_subscribers(self, digest: Digest) -> list[list[str]]:
         """Each subscribed chat's cards in this digest (base ids, best first)."""
-        cards: list[list[str]] = []
-        cat_key = category_key(digest.categories)
-        for sub in self.store.active_subscriptions():
-            if category_key(tuple(sub.categories) or self.default_categories) == cat_key:
-                cards.append(await self.card_ids_for_chat(digest, sub.platform, sub.chat_id))
-        return cards
+        return [
+            await self.card_ids_for_chat(digest, platform, chat_id)
+            for platform, chat_id in self._subscribers(digest)
+        ]
+
+    async def warm_embeddings(self, digest: Digest) -> None:
+        """Embed the day's papers and every paper its subscribers rated in one batched pass, rather than
+        one request per chat when each is ranked."""
+        if self.embedder is None or not digest.items:
+            return
+        rated: set[str] = set()
+        for platform, chat_id in self._subscribers(digest):
+            taste = self.interests.for_chat(platform, chat_id)
+            rated.update(taste.liked[-RATED_PAPERS_USED:])
+            rated.update(taste.disliked[-RATED_PAPERS_USED:])
+        if rated:
+            papers = [p for p in map(self.store.get_paper, sorted(rated)) if p]
+            await self.embedder.vectors([*(i.paper for i in digest.items), *papers])
 
     async def _summarize_papers(
         self,

@@ -621,6 +621,10 @@ class Store:
         )
         return rows[0]["value"] if rows else None
 
+    def delete_state(self, platform: str, key: str) -> None:
+        with self.db.conn:
+            self.db.execute("delete from platform_state where platform = ? and key = ?", [platform, key])
+
     def set_state(self, platform: str, key: str, value: str) -> None:
         with self.db.conn:
             self.db.table("platform_state").upsert(

@@ -124,11 +124,8 @@ async def test_run_answers_commands_and_buttons_across_a_restart(env: Env) -> No
         # Commands registered.
         assert fake.command_puts == 1
         assert {o["name"] for o in fake.commands[0]["options"]} == {
-            "today",
-            "date",
-            "subscribe",
-            "unsubscribe",
-            "status",
+            *("today", "date", "subscribe", "unsubscribe", "status"),
+            *("follow", "unfollow", "mute", "interests"),
         }
 
         # /digest date 2026-02-18: deferred in under 3 s, then the header and all 8 cards.
@@ -146,7 +143,7 @@ async def test_run_answers_commands_and_buttons_across_a_restart(env: Env) -> No
         card_message = next(m for m in messages if buttons(m))
 
         # The button shows that paper's breakdown, ephemerally.
-        third = buttons(card_message)[2]
+        third = buttons(card_message)[2 * 3]  # each card: breakdown, 👍, 👎
         press = await fake.press(card_message, third["custom_id"])
         await fake.wait_for(lambda: press.messages(), timeout=10)
         answer = press.messages()[0]
@@ -180,11 +177,16 @@ async def test_run_answers_commands_and_buttons_across_a_restart(env: Env) -> No
     try:
         await wait_ready(env, proc, sessions=2)
         assert fake.command_puts == 1
-        last = buttons(card_message)[-1]
+        last = buttons(card_message)[-3]
         press = await fake.press(card_message, last["custom_id"])
         await fake.wait_for(lambda: press.messages(), timeout=10)
         answer = press.messages()[0]
         assert answer["ephemeral"] and answer["embeds"][0]["title"] == seed.items[-1].paper.title
+        dislike = buttons(card_message)[-1]
+        assert dislike["custom_id"] == f"arxiv-digest:rate:down:{seed.items[-1].paper.versioned_id}"
+        press = await fake.press(card_message, dislike["custom_id"])
+        await fake.wait_for(lambda: press.messages(), timeout=10)
+        assert press.messages()[0]["ephemeral"] and press.messages()[0]["content"].startswith("👎")
     finally:
         assert await stop(proc) == 0, env.log()
     assert fake.violations == []

@@ -329,7 +329,17 @@ async def test_breakdown_too_long_for_the_card_is_sent_as_replies(running: Env):
 
 
 @pytest.mark.parametrize(
-    "data", ["bd:9999.99999v1", "garbage", "bh:2602.15766", "x" * 64, "bd:2602.15766v1' or 1=1"]
+    "data",
+    [
+        "bd:9999.99999v1",
+        "garbage",
+        "bh:2602.15766",
+        "x" * 64,
+        "bd:2602.15766v1' or 1=1",
+        "up:9999.99999v1",
+        "dn:2602.15766",
+        "up:2602.15766v1;drop",
+    ],
 )
 async def test_forged_or_stale_buttons_get_a_notice(
     running: Env, data: str, caplog: pytest.LogCaptureFixture

@@ -310,6 +310,9 @@ class DigestGroup(app_commands.Group):
                     tz=bot.options.timezone,
                 )
             )
+            lines.append(
+                bot.text("max_cards", n=bot.service.max_cards(PLATFORM, str(interaction.channel_id)))
+            )
         else:
             lines.append(bot.text("status_off"))
         latest = bot.service.latest_digest(bot.channel_categories(interaction), non_empty=False)

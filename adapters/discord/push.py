@@ -39,7 +39,7 @@ async def push_digest(
             log.exception("discord push: no digest of %s for %s", day, ",".join(sub.categories) or "default")
             return sub, None
         try:
-            return sub, await service.chat_digest(digest, PLATFORM, sub.chat_id)
+            return sub, await service.chat_digest(digest, PLATFORM, sub.chat_id, for_push=True)
         except Exception:
             log.exception("discord push: could not rank the digest for channel %s", sub.chat_id)
             return sub, None
@@ -51,14 +51,16 @@ async def push_digest(
             if mine is not None:
                 if start_at is not None:
                     await asyncio.sleep(seconds_until(start_at))
-                sent += await _push_channel(client, store, sub, mine)
+                sent += await _push_channel(client, store, service, sub, mine)
     finally:
         for wait in waits:
             wait.cancel()
     return sent
 
 
-async def _push_channel(client: discord.Client, store: Store, sub: Subscription, mine: ChatDigest) -> int:
+async def _push_channel(
+    client: discord.Client, store: Store, service: DigestSource, sub: Subscription, mine: ChatDigest
+) -> int:
     sent = 0
     digest = mine.digest
     try:
@@ -85,5 +87,6 @@ async def _push_channel(client: discord.Client, store: Store, sub: Subscription,
             store.record_delivery(PLATFORM, sub.chat_id, digest.key, part, posted.id)
         sent += 1
     else:
+        service.push_done(PLATFORM, sub.chat_id, digest.key)
         log.info("discord push: channel %s has the digest %s", sub.chat_id, digest.key)
     return sent

@@ -108,7 +108,7 @@ class Pusher:
 
     async def _prepare(self, digest: Digest, chat_id: str) -> list[tuple[str, Message]]:
         """The chat's messages: the digest ranked and cut for it, rendered."""
-        mine = await self.service.chat_digest(digest, PLATFORM, chat_id)
+        mine = await self.service.chat_digest(digest, PLATFORM, chat_id, for_push=True)
         return render_chat_digest(mine, self.bot.username)
 
     async def _push_chat(
@@ -142,4 +142,5 @@ class Pusher:
                 return
             self.store.record_delivery(PLATFORM, chat_id, digest.key, part, sent.message_id)
             report.sent += 1
+        self.service.push_done(PLATFORM, chat_id, digest.key)
         report.chats_done += 1

@@ -24,9 +24,11 @@ MAX_TITLE = 400  # characters of a title shown on a card
 MAX_AUTHORS_LINE = 300
 MAX_WHY_LINE = 300
 MAX_OVERVIEW_TITLE = 150  # characters of a title in the overview: long enough to recognise the paper
-# Links per overview message are capped as well as characters: a message of hundreds of entities is
-# slow to render on phones, and two links per paper keep it under a hundred.
+# Telegram applies only the first 100 entities of a message (the rest show as plain text) and refuses
+# a message whose entities' total size is past about 9500 characters ("Entities_too_long", counted on
+# the raw text with its URLs). Two links a paper and a bold lead: 45 papers, and the raw HTML is capped.
 MAX_OVERVIEW_ITEMS = 45
+MAX_OVERVIEW_HTML = 9000
 WHY_MARK = "💡 "
 SHOWN_AUTHORS = 6  # above this many authors: the first ones, an ellipsis, the last one
 
@@ -253,16 +255,23 @@ def render_overview(
     messages: list[Message] = []
     lead = words["overview"].format(n=len(entries))
     html_lines, visible = [f"<b>{escape(lead)}</b>"], tg_len(lead)
-    items = 0
+    raw, items = len(html_lines[0]), 0
     for number, entry in enumerate(entries, start=first_number):
         html, text = _overview_line(number, entry.paper, bot_username)
         size = tg_len(text) + 1  # and its line break
-        if items and (visible + size > MAX_MESSAGE or items >= MAX_OVERVIEW_ITEMS):
+        full = (
+            visible + size > MAX_MESSAGE
+            or items >= MAX_OVERVIEW_ITEMS
+            or raw + len(html) + 1 > MAX_OVERVIEW_HTML
+        )
+        if items and full:
             messages.append(Message("\n".join(html_lines)))
             lead = words["overview_more"]
             html_lines, visible, items = [f"<b>{escape(lead)}</b>"], tg_len(lead), 0
+            raw = len(html_lines[0])
         html_lines.append(html)
         visible += size
+        raw += len(html) + 1
         items += 1
     messages.append(Message("\n".join(html_lines)))
     return messages

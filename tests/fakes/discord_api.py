@@ -121,7 +121,22 @@ def check_message(payload: dict) -> list[str]:
             problems.append("top-level component is not an action row")
         if len(children) > 5:
             problems.append(f"action row with {len(children)} components (max 5)")
+        if any(child.get("type") == 3 for child in children) and len(children) > 1:
+            problems.append("a select menu must be alone in its action row")
         for child in children:
+            if child.get("type") == 3:
+                options = child.get("options") or []
+                if not 1 <= len(options) <= 25:
+                    problems.append(f"select menu with {len(options)} options (1-25)")
+                for option in options:
+                    if not 1 <= len(option.get("label") or "") <= 100:
+                        problems.append("select option label empty or longer than 100")
+                    if not 1 <= len(option.get("value") or "") <= 100:
+                        problems.append("select option value empty or longer than 100")
+                if len({o.get("value") for o in options}) != len(options):
+                    problems.append("duplicate select option values")
+                if len(child.get("placeholder") or "") > 150:
+                    problems.append("select placeholder longer than 150")
             custom_id = child.get("custom_id")
             if child.get("type") == 2 and child.get("style") != 5 and not custom_id:
                 problems.append("button without custom_id")
@@ -724,13 +739,14 @@ class FakeDiscord:
         }
 
     async def slash(
-        self, channel_id: str, *path: str, permissions: int = MEMBER, **options: str
+        self, channel_id: str, *path: str, permissions: int = MEMBER, **options: str | int
     ) -> Interaction:
-        """Invoke a registered slash command, e.g. slash(ch, "digest", "date", day="2026-02-18")."""
+        """Invoke a registered slash command, e.g. slash(ch, "digest", "date", day="2026-02-18"); an int
+        value is sent as an INTEGER option (type 4), a str as a STRING one (type 3)."""
         root = next((c for c in self.commands if c["name"] == path[0]), None)
         if root is None:
             raise LookupError(f"/{path[0]} is not registered")
-        opts = [{"type": 3, "name": k, "value": v} for k, v in options.items()]
+        opts = [{"type": 4 if isinstance(v, int) else 3, "name": k, "value": v} for k, v in options.items()]
         for name in reversed(path[1:]):
             opts = [{"type": 1, "name": name, "options": opts}]
         payload = self._base_interaction(2, channel_id, permissions)
@@ -746,6 +762,24 @@ class FakeDiscord:
         payload["message"] = {k: v for k, v in message.items() if k != "ephemeral"}
         payload["data"] = {"custom_id": custom_id, "component_type": 2}
         return await self._dispatch_interaction(payload)
+
+    async def choose(
+        self, message: dict, custom_id: str, value: str, permissions: int = MEMBER
+    ) -> Interaction:
+        """Choose an option (any value, so forged ones too) of a select menu on a message."""
+        payload = self._base_interaction(3, message["channel_id"], permissions)
+        payload["message"] = {k: v for k, v in message.items() if k != "ephemeral"}
+        payload["data"] = {"custom_id": custom_id, "component_type": 3, "values": [value]}
+        return await self._dispatch_interaction(payload)
+
+
+def selects(message: dict) -> list[dict]:
+    return [
+        c
+        for row in message.get("components") or []
+        for c in row.get("components") or []
+        if c.get("type") == 3
+    ]
 
 
 def buttons(message: dict) -> list[dict]:

@@ -1,15 +1,24 @@
-"""A fake OpenAI-compatible Chat Completions server.
+"""A fake OpenAI-compatible Chat Completions and Embeddings server.
 
 It refuses what OpenAI refuses (no bearer key, no model, no messages, a strict json_schema that is not
-strict-valid, json_object without the word JSON in the messages) and answers through a replaceable
-`responder`, by default with the seed digest's own texts for the paper named in the request.
+strict-valid, json_object without the word JSON in the messages; for /embeddings an empty input, more
+than 2048 inputs, an over-long input) and answers chat completions through a replaceable `responder`,
+by default with the seed digest's own texts for the paper named in the request.
+
+Embeddings are deterministic bags of words: each word of 3+ letters adds ±1 to one of DIMS dimensions
+chosen by its hash, then the vector is normalised. Texts sharing vocabulary are close, as with a real
+model, so ranking tests can use topics made of words.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
 import json
+import math
 import re
+import struct
 import threading
 import time
 from collections.abc import Callable
@@ -20,6 +29,29 @@ from typing import Any
 from aiohttp import web
 
 FIELDS = ("translation", "background", "method", "results")
+DIMS = 64
+MAX_EMBEDDING_INPUTS = 2048
+MAX_EMBEDDING_CHARS = 8191 * 4  # OpenAI counts 8191 tokens; about four characters a token
+_STOP = frozenset(
+    [
+        "the",
+        "and",
+        "for",
+        "with",
+        "from",
+        "that",
+        "this",
+        "are",
+        "our",
+        "its",
+        "into",
+        "than",
+        "then",
+        "they",
+        "their",
+        "which",
+    ]
+)
 _ID = re.compile(r"arXiv ID: (\S+)")
 
 # A responder gets the request body and returns (status, content): status 200 means content is the
@@ -41,6 +73,17 @@ def paper_id_of(body: dict[str, Any]) -> str | None:
     return None
 
 
+def embed_text(text: str) -> list[float]:
+    vector = [0.0] * DIMS
+    for word in re.findall(r"[a-z]{3,}", text.lower()):
+        if word in _STOP:
+            continue
+        digest = hashlib.sha256(word.encode()).digest()
+        vector[digest[0] % DIMS] += 1.0 if digest[1] % 2 else -1.0
+    norm = math.sqrt(sum(v * v for v in vector)) or 1.0
+    return [v / norm for v in vector]
+
+
 def generic_texts(paper_id: str) -> dict[str, str]:
     return {
         "translation": f"译文 {paper_id}。",
@@ -56,6 +99,8 @@ class FakeLLM:
     latency: float = 0.0
     responder: Responder | None = None
     requests: list[dict[str, Any]] = field(default_factory=list)
+    embedding_requests: list[dict[str, Any]] = field(default_factory=list)
+    embeddings_status: int = 200  # set to 500 or 429 to make /embeddings fail
     in_flight: int = 0
     max_in_flight: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -68,7 +113,56 @@ class FakeLLM:
     def app(self) -> web.Application:
         app = web.Application(client_max_size=8 * 1024 * 1024)
         app.router.add_post("/v1/chat/completions", self._completions)
+        app.router.add_post("/v1/embeddings", self._embeddings)
         return app
+
+    @property
+    def embedded_inputs(self) -> int:
+        return sum(len(body["input"]) for body in self.embedding_requests)
+
+    async def _embeddings(self, request: web.Request) -> web.Response:
+        if not request.headers.get("Authorization", "").startswith("Bearer "):
+            return _error(401, "You didn't provide an API key.", "invalid_request_error")
+        try:
+            body = await request.json()
+        except json.JSONDecodeError:
+            return _error(400, "We could not parse the JSON body of your request.", "invalid_request_error")
+        if not isinstance(body, dict) or not body.get("model"):
+            return _error(400, "you must provide a model parameter", "invalid_request_error")
+        inputs = body.get("input")
+        if isinstance(inputs, str):
+            inputs = [inputs]
+        if not isinstance(inputs, list) or not inputs or not all(isinstance(i, str) and i for i in inputs):
+            return _error(
+                400, "'input' must be a non-empty string or array of strings", "invalid_request_error"
+            )
+        if len(inputs) > MAX_EMBEDDING_INPUTS:
+            return _error(
+                400, f"'input' must have at most {MAX_EMBEDDING_INPUTS} items", "invalid_request_error"
+            )
+        if any(len(i) > MAX_EMBEDDING_CHARS for i in inputs):
+            return _error(400, "This model's maximum context length is 8192 tokens", "invalid_request_error")
+        fmt = body.get("encoding_format", "float")
+        if fmt not in ("float", "base64"):
+            return _error(400, f"Invalid value for 'encoding_format': {fmt!r}", "invalid_request_error")
+        self.embedding_requests.append({**body, "input": inputs})
+        if self.embeddings_status != 200:
+            return _error(self.embeddings_status, "The server had an error.", "server_error")
+        data = []
+        for index, text in enumerate(inputs):
+            vector: Any = embed_text(text)
+            if fmt == "base64":
+                vector = base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode()
+            data.append({"object": "embedding", "index": index, "embedding": vector})
+        tokens = sum(len(i) for i in inputs) // 4
+        return web.json_response(
+            {
+                "object": "list",
+                "data": data,
+                "model": body["model"],
+                "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+            }
+        )
 
     def calls_for(self, paper_id: str) -> int:
         return sum(1 for body in self.requests if paper_id_of(body) == paper_id)

@@ -1,0 +1,86 @@
+"""Per-chat digests in the service. Cost: papers no chat shows as a card (and the archive does not
+need) are summarized when a reader first asks for their breakdown, once, not up front; and a push
+resumed after a crash keeps its order. Real service, fake arXiv and fake LLM."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date
+from pathlib import Path
+
+from bot.wiring import make_service
+from config.settings import load_settings
+from digest.interests import FOLLOW, parse_terms
+from tests.conftest import write_config
+from tests.ranking_data import topic_items
+from tests.telegram_support import make_digest, store_digest
+
+DAY = date(2026, 2, 18)
+
+
+async def test_only_cards_are_summarized_up_front_the_rest_on_request(seed_arxiv, fake_llm, tmp_path: Path):
+    _arxiv, arxiv_server = seed_arxiv
+    llm, llm_server = fake_llm
+    config = write_config(tmp_path / "c.toml", arxiv_server.url)
+    # The configured (archived) set is another one: the seed's set is only a subscription's.
+    config.write_text(
+        config.read_text().replace('categories = ["cs.SD", "eess.AS"]', 'categories = ["cs.AI"]')
+    )
+    env = {"OPENAI_BASE_URL": f"{llm_server.url}/v1", "OPENAI_API_KEY": "sk-test"}
+    settings = load_settings(config, env, base_dir=tmp_path)
+    service = make_service(settings)
+    store = service.store
+    store.subscribe("telegram", "-1001", ["cs.SD", "eess.AS"], "channel")
+    store.set_max_cards("telegram", "-1001", 3)
+    try:
+        report = await service.build_all(DAY)
+        seed = next(d for d in report.digests if "cs.SD" in d.categories)
+        ids = [i.paper.versioned_id for i in seed.items]  # newest first: no interests, so the cards
+        # the three cards, and 2602.15491 because the archived cs.AI digest holds it too
+        assert [llm.calls_for(i) > 0 for i in ids] == [True] * 3 + [False, False, True, False, False]
+        assert report.deferred == 4 and report.missing_summaries == 0
+
+        # A reader asks for two overview papers at once, twice each: each is summarized once.
+        calls = len(llm.requests)
+        results = await asyncio.gather(*(service.explain(i) for i in (ids[3], ids[4], ids[3], ids[4])))
+        assert all(r is not None and r[1] is not None and r[1].has_breakdown for r in results)
+        # as many calls as one summary takes (a card's, in the build): not one set per request
+        assert llm.calls_for(ids[3]) == llm.calls_for(ids[0]) >= 1 and llm.calls_for(ids[4]) >= 1
+        assert not llm.calls_for(ids[6])
+        asked = len(llm.requests)
+        assert asked > calls
+        assert (await service.explain(ids[3]))[1] is not None and len(llm.requests) == asked  # stored now
+
+        # A private chat gets 20 cards: what it shows as cards is summarized before it is sent.
+        mine = await service.chat_digest(seed, "telegram", "555")
+        assert len(mine.cards) == 8 and mine.overview == ()
+        assert all(r.item.summary is not None for r in mine.cards)
+        assert all(llm.calls_for(i) >= 1 for i in ids)
+        assert service.lazy.llm_calls == len(llm.requests) - report.llm_calls
+    finally:
+        await service.aclose()
+        store.close()
+
+
+async def test_a_resumed_push_keeps_the_order_it_started_with(tmp_path: Path):
+    settings = load_settings(write_config(tmp_path / "c.toml", "http://127.0.0.1:9"), {}, base_dir=tmp_path)
+    service = make_service(settings)
+    try:
+        digest = make_digest(topic_items([("vision", 6), ("robots", 6)], "2602.1"))
+        store_digest(service.store, digest)
+        first = await service.chat_digest(digest, "telegram", "-1", for_push=True)
+        assert [r.paper.base_id for r in first.ranked] == [i.paper.base_id for i in digest.items]
+        # Between a crash and the resumed push the chat starts following robots: the push goes on in
+        # the order it began with, so no paper moves between cards and overview mid-push.
+        service.interests.add("telegram", "-1", FOLLOW, parse_terms("navigation"))
+        again = await service.chat_digest(digest, "telegram", "-1", for_push=True)
+        assert [r.paper.base_id for r in again.ranked] == [r.paper.base_id for r in first.ranked]
+        assert again.max_cards == first.max_cards == 10
+        service.push_done("telegram", "-1", digest.key)
+        fresh = await service.chat_digest(digest, "telegram", "-1", for_push=True)
+        assert all(
+            "navigation" in r.paper.title.lower() or "Robot" in r.paper.title for r in fresh.ranked[:6]
+        )
+    finally:
+        await service.aclose()
+        service.store.close()
