@@ -1,4 +1,7 @@
-"""The Jekyll post, byte for byte in the format of the seed digest (tests/fixtures/arxiv-daily-2026-02-18.md)."""
+"""The Jekyll post, byte for byte in the format of the seed digest (tests/fixtures/arxiv-daily-2026-02-18.md).
+
+Every text from arXiv or the LLM goes through digest/kramdown_escape.py, which leaves the seed's texts
+as they are and makes hostile ones show as written (see there for the rules)."""
 
 from __future__ import annotations
 
@@ -6,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from digest.kramdown_escape import breakdown_markdown, link_url, plain_block, plain_line
 from digest.models import Digest, DigestItem
 
 # Chinese names for the zones a zh reader is likely to configure; others show their IANA name.
@@ -98,19 +102,24 @@ def render_post(digest: Digest) -> str:
     return out + "\n".join(_render_item(item, digest.language) for item in digest.items)
 
 
+def _link(url: str) -> str:
+    safe = link_url(url)
+    return f"[{safe}]({safe})" if safe else plain_line(url)
+
+
 def _render_item(item: DigestItem, language: str) -> str:
     paper = item.paper
     lines = [
-        f"## {paper.title}",
-        f"- **Authors**: {', '.join(paper.authors)}",
-        f"- **Categories**: {', '.join(paper.categories)}",
-        f"- **arXiv**: [{paper.abs_url}]({paper.abs_url})",
-        f"- **PDF**: [{paper.pdf_url}]({paper.pdf_url})",
+        f"## {plain_line(paper.title)}",
+        f"- **Authors**: {', '.join(plain_line(name) for name in paper.authors)}",
+        f"- **Categories**: {', '.join(plain_line(c) for c in paper.categories)}",
+        f"- **arXiv**: {_link(paper.abs_url)}",
+        f"- **PDF**: {_link(paper.pdf_url)}",
         "",
     ]
     summary = item.summary
     # Without an LLM text the original abstract stands in, and there is no breakdown to show.
-    lines += [summary.translation if summary else paper.abstract, ""]
+    lines += [plain_block(summary.translation if summary else paper.abstract), ""]
     if summary and summary.has_breakdown:
         lines += [
             "<details>",
@@ -119,13 +128,13 @@ def _render_item(item: DigestItem, language: str) -> str:
             '<div markdown="1">',
             "",
             "1)  ",
-            summary.background,
+            breakdown_markdown(summary.background),
             "",
             "2)  ",
-            summary.method,
+            breakdown_markdown(summary.method),
             "",
             "3)  ",
-            summary.results,
+            breakdown_markdown(summary.results),
             "</div>",
             "",
             "</details>",

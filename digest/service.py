@@ -20,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 import re
 import sqlite3
 import time
@@ -31,6 +30,7 @@ from pathlib import Path
 from typing import Protocol
 
 from config.settings import ConfigError, Settings, check_categories
+from digest.archive_file import write_atomically
 from digest.arxiv_source import ArxivSource
 from digest.budget import trim_to_budget
 from digest.embeddings import Embedder, Vector
@@ -660,10 +660,5 @@ class DigestService:
 
     def _write_archive(self, digest: Digest) -> Path:
         path = self.archive_path(digest)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".md.tmp{os.getpid()}")
-        # newline="" keeps the bytes exactly as rendered on every OS; replace() makes the write atomic.
-        with open(tmp, "w", encoding="utf-8", newline="") as out:
-            out.write(render_post(digest))
-        tmp.replace(path)
+        write_atomically(path, render_post(digest))
         return path

@@ -250,3 +250,17 @@ def test_masked_links_from_outside_text_show_their_target() -> None:
     assert "](" not in card.description
     breakdown = render.breakdown_embeds(item.paper, item.summary, "en")
     assert all("](" not in e.description for m in breakdown for e in m)
+
+
+def test_masked_links_in_every_form_discord_reads_show_their_target() -> None:
+    assert render.defuse("[https://a.example](https://a.example)") == "https://a.example"
+    assert render.defuse('[PDF](https://evil.example/x "arXiv PDF")') == "PDF (https://evil.example/x)"
+    assert render.defuse("[[PDF]](https://evil.example/a_(b))") == "[PDF] (https://evil.example/a_(b))"
+    assert render.defuse("[see [PDF](https://a.example)](https://b.example)") == (
+        "see PDF (https://a.example) (https://b.example)"
+    )
+
+
+def test_bidi_overrides_go_and_joiners_stay() -> None:
+    text = "a\u202eb\u2066c\u2069 👩\u200d🔬 می\u200cخواهم"
+    assert render.clean(text) == "abc 👩\u200d🔬 می\u200cخواهم"

@@ -241,3 +241,36 @@ def test_bot_texts_exist_in_both_languages_with_the_same_fields():
         assert fields[0] == fields[1], key
     assert text("en", "admin_only") == "Only this group's admins can change its subscription."
     assert text("fr", "busy") == TEXTS["en"]["busy"]  # an unknown language falls back to English
+
+
+def test_a_link_whose_text_is_not_its_address_shows_the_address():
+    html = markdown_to_html(
+        "[PDF](https://evil.example/login) [https://a.example/](https://a.example/) <https://b.example> "
+        "[**bold** label](https://c.example/x_(y)) [x](javascript:alert(1)) [ref]\n\n[ref]: https://d.example"
+    )
+    text, entities = parse_html(html)
+    assert "PDF (https://evil.example/login)" in text
+    assert "https://a.example/ https://b.example " in text  # text already the address: once
+    assert "bold label (https://c.example/x_(y))" in text
+    assert "ref (https://d.example)" in text  # reference links too
+    assert "javascript" not in "".join(e.get("url", "") for e in entities)  # shown as text at most
+    urls = [e["url"] for e in entities if e["type"] == "text_link"]
+    assert urls == [
+        "https://evil.example/login",
+        "https://a.example/",
+        "https://b.example",
+        "https://c.example/x_(y)",
+        "https://d.example",
+    ]
+
+
+def test_bidi_overrides_are_removed_and_joiners_kept():
+    evil = "\u202eevil\u202a \u2066x\u2069 👩\u200d🔬 می\u200cخواهم"
+    item = hostile_item(title=evil, authors=(evil,), abstract=evil, summary=False)
+    messages = [render_card(item, "en"), *render_breakdown_messages(item.paper, None, "en")]
+    item = replace(item, summary=Summary(evil, evil, evil, evil))
+    messages += [render_card(item, "en"), *render_breakdown_messages(item.paper, item.summary, "en")]
+    for message in messages:
+        shown = parsed(message.text)
+        assert not any(c in shown for c in "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+        assert "evil x 👩\u200d🔬 می\u200cخواهم" in shown

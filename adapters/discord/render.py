@@ -94,7 +94,10 @@ def labels(language: str) -> dict[str, str]:
 
 # -- text ------------------------------------------------------------------------------------------
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+# Controls, zero-width space, direction marks and bidi overrides/isolates (which can make text read
+# backwards). The zero-width joiner and non-joiner (U+200C, U+200D) stay: emoji and scripts such as
+# Persian and the Indic ones need them.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
 # A sentence ends at . ! ? (followed by a space or the end) or at CJK full stops; a line break too.
 _SENTENCE_END = re.compile(r"(?:[.!?][\"')\]]?(?=\s)|[。！？；][”」』）]?|\n)")
 
@@ -107,14 +110,27 @@ def clean(text: str | None) -> str:
     return _CONTROL.sub("", text).strip()
 
 
-_MASKED_LINK = re.compile(r"\[([^\]\n]{0,300})\]\(\s*<?([^)\s>]{1,2000})>?\s*\)")
+# Discord's masked-link syntax, as its parser (simple-markdown) reads it: one level of brackets in the
+# text, balanced parentheses in the target, an optional <...> around it and an optional "title".
+_MASKED_LINK = re.compile(
+    r"\[((?:\[[^\]\n]*\]|[^\[\]\n]|\](?=[^\[\n]*\])){0,300})\]"
+    r"\(\s*<?((?:\([^)\s]*\)|[^\s\\()<>]|\\.){1,2000}?)>?(?:\s+[\"'][^\n]*?[\"'])?\s*\)"
+)
+
+
+def _unmask(match: re.Match[str]) -> str:
+    label, url = match[1].strip(), match[2]
+    return url if not label or label == url else f"{label} ({url})"
 
 
 def defuse(text: str) -> str:
     """Text that came from outside (an abstract, or the LLM's Markdown written from one): no pings, and
     no masked links, so a link always shows where it goes (a paper cannot dress a phishing URL up as
     'PDF')."""
-    text = _MASKED_LINK.sub(lambda m: f"{m[1]} ({m[2]})" if m[1].strip() else m[2], text)
+    for _ in range(3):  # a link inside a link's text comes out at the next pass
+        text, found = _MASKED_LINK.subn(_unmask, text)
+        if not found:
+            break
     return discord.utils.escape_mentions(text)
 
 

@@ -9,7 +9,7 @@ lists become bullet lines, headings bold lines, LaTeX ($...$) stays verbatim in 
 from __future__ import annotations
 
 from html import escape
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
@@ -44,30 +44,42 @@ def _safe_href(href: str) -> str | None:
 
 def _inline(children: list[Token]) -> str:
     out: list[str] = []
-    links: list[bool] = []  # whether each open link became an <a>
+    # Each open link: its href if it became an <a>, and the plain text of its label so far.
+    links: list[tuple[str | None, list[str]]] = []
+
+    def label(text: str) -> str:
+        for _, words in links:
+            words.append(text)
+        return text
+
     for tok in children:
         kind = tok.type
         if kind == "text":
-            out.append(escape(tok.content, quote=False))
+            out.append(escape(label(tok.content), quote=False))
         elif kind in ("softbreak", "hardbreak"):
             out.append("\n")
         elif kind in _INLINE_TAGS:
             out.append(_INLINE_TAGS[kind])
         elif kind == "code_inline":
-            out.append(f"<code>{escape(tok.content, quote=False)}</code>")
+            out.append(f"<code>{escape(label(tok.content), quote=False)}</code>")
         elif kind in ("math_inline", "math_inline_double"):
             fence = "$$" if kind == "math_inline_double" else "$"
-            out.append(f"<code>{escape(fence + tok.content + fence, quote=False)}</code>")
+            out.append(f"<code>{escape(label(fence + tok.content + fence), quote=False)}</code>")
         elif kind == "link_open":
             href = _safe_href(str(tok.attrGet("href") or ""))
-            links.append(href is not None)
+            links.append((href, []))
             if href is not None:
                 out.append(f'<a href="{escape(href, quote=True)}">')
-        elif kind == "link_close":
-            if links and links.pop():
+        elif kind == "link_close" and links:
+            href, words = links.pop()
+            if href is not None:
                 out.append("</a>")
+                # A link whose text is not its address shows the address too: the LLM's text may
+                # come from a prompt injection dressing a phishing URL up as "PDF".
+                if "".join(words).strip() not in (href, unquote(href)):
+                    out.append(f" ({escape(href, quote=False)})")
         elif kind == "image":
-            out.append(escape(tok.content or "", quote=False))
+            out.append(escape(label(tok.content or ""), quote=False))
         else:  # html_inline is off; anything unforeseen is shown as text
             out.append(escape(tok.content or "", quote=False))
     return "".join(out)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from html import escape
 from zoneinfo import ZoneInfo
 
@@ -75,12 +75,28 @@ class Button:
     url: str | None = None
 
 
+# Bidirectional overrides and isolates: text from outside could use them to make a line read backwards
+# (a URL or a name shown reversed). The zero-width joiner and non-joiner stay: emoji and scripts such as
+# Persian and the Indic ones need them.
+_BIDI = re.compile("[\u202a-\u202e\u2066-\u2069]")
+
+
+def strip_bidi(text: str) -> str:
+    return _BIDI.sub("", text)
+
+
 @dataclass(frozen=True)
 class Message:
-    """One Telegram message: HTML text (parse_mode=HTML) and rows of inline buttons."""
+    """One Telegram message: HTML text (parse_mode=HTML) and rows of inline buttons. Every message is
+    built here, so this is where bidi overrides are taken out, whatever text they came with."""
 
     text: str
     buttons: tuple[tuple[Button, ...], ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "text", strip_bidi(self.text))
+        rows = tuple(tuple(replace(b, text=strip_bidi(b.text)) for b in row) for row in self.buttons)
+        object.__setattr__(self, "buttons", rows)
 
 
 def tg_len(text: str) -> int:
