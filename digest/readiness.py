@@ -11,7 +11,7 @@ after any build). When the build ends, or fails, every waiter is released and re
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 
 class BuildProgress:
@@ -21,6 +21,8 @@ class BuildProgress:
         self.running = False
         self.selected = False  # the running build has fixed the day's membership
         self._pending: set[str] = set()
+        # Each subscribed chat's cards (versioned ids) as the build ranked them, by (platform, chat id).
+        self.cards: Mapping[tuple[str, str], Sequence[str]] = {}
         self._changed = asyncio.Event()
 
     def _notify(self) -> None:
@@ -36,12 +38,16 @@ class BuildProgress:
     def begin(self) -> None:
         self.running, self.selected = True, False
         self._pending.clear()
+        self.cards = {}
         self._notify()
 
-    def select(self, pending: Iterable[str]) -> None:
-        """Membership is fixed; these papers (versioned ids) still need a summary."""
+    def select(
+        self, pending: Iterable[str], cards: Mapping[tuple[str, str], Sequence[str]] | None = None
+    ) -> None:
+        """Membership is fixed; these papers (versioned ids) still need a summary, in this order."""
         self.selected = True
         self._pending = set(pending)
+        self.cards = cards or {}
         self._notify()
 
     def done(self, paper_id: str) -> None:
@@ -51,6 +57,7 @@ class BuildProgress:
     def end(self) -> None:
         self.running = False
         self._pending.clear()
+        self.cards = {}
         self._notify()
 
     # -- the push's side -------------------------------------------------------------------------

@@ -278,7 +278,7 @@ class DigestService:
             ids = await self.card_ids_for_chat(digest, subscription.platform, subscription.chat_id)
             return [versioned[i] for i in ids if i in versioned]
 
-        return await self._ready_digest(day, cats, cards)
+        return await self._ready_digest(day, cats, cards, (subscription.platform, subscription.chat_id))
 
     async def wait_membership(self, day: date) -> None:
         """Until a build in this process has fixed the day's membership (the digests and their papers)."""
@@ -293,16 +293,32 @@ class DigestService:
         return self._progress[day]
 
     async def _ready_digest(
-        self, day: date, cats: tuple[str, ...], needed: Callable[[Digest], Awaitable[Sequence[str]]]
+        self,
+        day: date,
+        cats: tuple[str, ...],
+        needed: Callable[[Digest], Awaitable[Sequence[str]]],
+        chat: tuple[str, str] | None = None,
     ) -> Digest:
         key = Digest.make_key(day, cats)
         progress = self._progress.get(day)
         if progress is not None and progress.running:
             await progress.membership_or_end()
+            cards = progress.cards.get(chat) if chat is not None else None
+            if cards is not None and progress.running:
+                # The build ranked this chat already: no need to load and rank the digest again.
+                await progress.papers(cards)
+            else:
+                digest = self.store.load_digest(key)
+                if digest is None:
+                    return await self._ensure_built(day, cats)
+                await progress.papers(await needed(digest))
             digest = self.store.load_digest(key)
             if digest is not None:
-                await progress.papers(await needed(digest))
-                return self.store.load_digest(key) or digest
+                return digest
+        return await self._ensure_built(day, cats)
+
+    async def _ensure_built(self, day: date, cats: tuple[str, ...]) -> Digest:
+        key = Digest.make_key(day, cats)
         existing = self.store.load_digest(key)
         if existing is not None:
             return existing
@@ -469,14 +485,15 @@ class DigestService:
         The papers some chat gets as cards go first (digest/priority.py), so that pushes can start on
         them while the build goes on; `tracker` tells waiting pushes which papers are still to come."""
         papers: dict[str, Paper] = {}
-        card_lists: list[list[str]] = []  # versioned ids, per subscribed chat, best first
+        chats_cards: dict[tuple[str, str], list[str]] = {}  # versioned ids, per subscribed chat, best first
         for digest in report.digests:
-            chats_cards = await self._card_ids_of_subscribers(digest)
+            cards_here = await self._card_ids_of_subscribers(digest)
             versioned = {item.paper.base_id: item.paper.versioned_id for item in digest.items}
-            card_lists += [[versioned[i] for i in cards if i in versioned] for cards in chats_cards]
+            for chat, cards in cards_here.items():
+                chats_cards[chat] = [versioned[i] for i in cards if i in versioned]
             wanted: set[str] | None = None
             if full_keys is not None and digest.key not in full_keys:
-                wanted = {paper_id for cards in chats_cards for paper_id in cards}
+                wanted = {paper_id for cards in cards_here.values() for paper_id in cards}
             for item in digest.items:
                 if item.summary is not None:
                     continue
@@ -487,10 +504,11 @@ class DigestService:
                     or self.store.has_summary_attempt(paper.versioned_id)
                 ):
                     papers.setdefault(paper.versioned_id, paper)
-        rank = {paper_id: i for i, paper_id in enumerate(cards_first(card_lists, report.digests))}
+        order = cards_first(chats_cards.values(), report.digests)
+        rank = {paper_id: i for i, paper_id in enumerate(order)}
         ordered = dict(sorted(papers.items(), key=lambda kv: rank.get(kv[0], len(rank))))
         if tracker is not None:
-            tracker.select(ordered if self.summarizer is not None else ())
+            tracker.select(ordered if self.summarizer is not None else (), chats_cards)
         await self._summarize_papers(ordered, report, progress, tracker)
 
     def _subscribers(self, digest: Digest) -> list[tuple[str, str]]:
@@ -501,12 +519,12 @@ class DigestService:
             if category_key(tuple(sub.categories) or self.default_categories) == cat_key
         ]
 
-    async def _card_ids_of_subscribers(self, digest: Digest) -> list[list[str]]:
-        """Each subscribed chat's cards in this digest (base ids, best first)."""
-        return [
-            await self.card_ids_for_chat(digest, platform, chat_id)
+    async def _card_ids_of_subscribers(self, digest: Digest) -> dict[tuple[str, str], list[str]]:
+        """Each subscribed chat's cards in this digest (base ids, best first), by (platform, chat id)."""
+        return {
+            (platform, chat_id): await self.card_ids_for_chat(digest, platform, chat_id)
             for platform, chat_id in self._subscribers(digest)
-        ]
+        }
 
     async def warm_embeddings(self, digest: Digest) -> None:
         """Embed the day's papers and every paper its subscribers rated in one batched pass, rather than
