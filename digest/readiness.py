@@ -73,6 +73,7 @@ class BuildProgress:
         await self.until(lambda: not self.running or self.selected)
 
     async def papers(self, paper_ids: Iterable[str]) -> None:
-        """Until none of these papers waits for the running build (or the build ended)."""
+        """Until the running build has fixed its membership and none of these papers waits for it (or
+        the build ended)."""
         wanted = set(paper_ids)
-        await self.until(lambda: not self.running or self._pending.isdisjoint(wanted))
+        await self.until(lambda: not self.running or (self.selected and self._pending.isdisjoint(wanted)))
