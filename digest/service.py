@@ -216,6 +216,12 @@ class DigestService:
         chat_id = str(chat_id)
         ranked = await self._rank(digest, platform, chat_id)
         missing = [r.paper for r in ranked.cards if r.item.summary is None]
+        progress = self._progress.get(digest.date)
+        if missing and progress is not None and progress.running:
+            # A build of that day may be summarizing them right now: wait for it, not pay twice.
+            await progress.papers(p.versioned_id for p in missing)
+            ranked = await self._rank(self.store.load_digest(digest.key) or digest, platform, chat_id)
+            missing = [r.paper for r in ranked.cards if r.item.summary is None]
         if missing and self.summarizer is not None:
             await self._summarize_lazily(missing)
             # Ranking again is cheap (vectors are cached) and reads the new texts from the store.
@@ -584,8 +590,23 @@ class DigestService:
         queue: asyncio.Queue[tuple[Paper, str | None, str] | None] = asyncio.Queue(maxsize=2 * workers)
         records: list[SummaryRecord] = []
 
+        def done_meanwhile(paper: Paper) -> bool:
+            # A reader asked for this paper while the build was busy with others (explain()).
+            record = self.store.get_summary(
+                paper.versioned_id, summarizer.model, summarizer.language, summarizer.prompt_version
+            )
+            return record is not None and record.status != "failed" and record.summary is not None
+
         async def read_papers() -> None:
             for paper in ordered:
+                if tracker is not None:  # a build, not a reader's own request
+                    lazy = self._lazy_inflight.get(paper.versioned_id)
+                    if lazy is not None:
+                        await asyncio.shield(lazy)
+                    if done_meanwhile(paper):
+                        tracker.done(paper.versioned_id)
+                        progress.advance()
+                        continue
                 source_text, kind = None, "abstract"
                 if fetcher is not None and not over_budget():
                     fulltext = (

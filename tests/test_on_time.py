@@ -78,8 +78,14 @@ api_base_url = "{telegram.base_url}"
         await telegram.wait_for(lambda: len(telegram.messages_to(LG_CHANNEL)) == 2)
         assert len(llm.requests) < 8
         assert not archive.exists()
+        # A reader's /today for the whole configured digest meanwhile waits for the build's summaries
+        # rather than paying the LLM for them a second time.
+        archive_digest = service.get_digest(SEED_DAY)
+        assert archive_digest is not None
+        today = asyncio.create_task(service.chat_digest(archive_digest, "telegram", "5550001"))
 
         await asyncio.wait_for(job, timeout=30)
+        shown = await asyncio.wait_for(today, timeout=5)
     finally:
         await runtime.stop()
         await telegram.stop()
@@ -91,6 +97,7 @@ api_base_url = "{telegram.base_url}"
     order = [paper_id_of(body) for body in llm.requests]
     assert order[:2] == [CL_PAPER, LG_PAPER]
     assert len(order) == 8 and len(set(order)) == 8
+    assert len(shown.cards) == 8 and all(r.item.summary is not None for r in shown.cards)
     assert archive.exists()
     # The card went out translated: the LLM's text, not the English abstract.
     zh = {p["id"]: p["zh"] for p in json.loads(SEED_JSON.read_text(encoding="utf-8"))["papers"]}
