@@ -38,7 +38,7 @@ from digest.fulltext import FullText, FullTextFetcher
 from digest.interests import ChatInterests, Interests
 from digest.markdown import render_post
 from digest.models import Digest, Paper, Summary, SummaryRecord, Window, category_key, split_version
-from digest.priority import all_ids, cards_first
+from digest.priority import cards_first
 from digest.ranking import ChatDigest, keep_order, rank_for_chat
 from digest.readiness import BuildProgress
 from digest.store import Store, Subscription
@@ -267,12 +267,13 @@ class DigestService:
 
     # -- building -----------------------------------------------------------------------------
     async def ensure_digest(self, day: date, categories: Sequence[str] | None = None) -> Digest:
-        """The digest, built first if it never was; while a build of it runs, once all of it is done."""
+        """The digest, built first if it never was; while a build of that day runs, once the build has
+        fixed its membership (chat_digest() then waits for the cards it shows, not for every paper)."""
 
-        async def every_paper(digest: Digest) -> list[str]:
-            return all_ids(digest)
+        async def no_paper(digest: Digest) -> list[str]:
+            return []
 
-        return await self._ready_digest(day, self._categories(categories), every_paper)
+        return await self._ready_digest(day, self._categories(categories), no_paper)
 
     async def ready_digest(self, day: date, subscription: Subscription) -> Digest:
         """The digest a subscribed chat receives, as soon as its own cards are summarized: a chat need
