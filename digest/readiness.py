@@ -61,9 +61,6 @@ class BuildProgress:
         self._notify()
 
     # -- the push's side -------------------------------------------------------------------------
-    def is_pending(self, paper_id: str) -> bool:
-        return paper_id in self._pending
-
     async def membership(self) -> None:
         """Until a build has fixed the day's membership (however many failed attempts come first)."""
         await self.until(lambda: self.selected)
