@@ -12,6 +12,9 @@ import yarl
 from adapters.discord.app import BotOptions, DigestSource
 from adapters.discord.runtime import DiscordRuntime
 from config.settings import ConfigError, Settings
+from digest.limits import ChatLimits
+from digest.questions import QuestionService
+from digest.search import PaperSearch
 from digest.store import Store
 
 
@@ -22,7 +25,9 @@ def configure_endpoints(api_base_url: str, gateway_url: str) -> None:
     discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(gateway_url)
 
 
-def make_runtime(settings: Settings, store: Store, service: DigestSource) -> DiscordRuntime:
+def make_runtime(
+    settings: Settings, store: Store, service: DigestSource, questions: QuestionService | None = None
+) -> DiscordRuntime:
     token = settings.secrets.discord_bot_token
     if token is None:
         raise ConfigError("DISCORD_BOT_TOKEN is not set")
@@ -35,4 +40,13 @@ def make_runtime(settings: Settings, store: Store, service: DigestSource) -> Dis
         timezone=digest.timezone,
         publish_at=digest.publish_at,
     )
-    return DiscordRuntime(token.get_secret_value(), store, service, options)
+    limits = ChatLimits(settings.limits, store, digest.categories)
+    return DiscordRuntime(
+        token.get_secret_value(),
+        store,
+        service,
+        options,
+        limits,
+        questions=questions,
+        search=PaperSearch(store.db),
+    )

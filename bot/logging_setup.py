@@ -1,42 +1,45 @@
-"""Logging, configured once at launch: plain lines, and no secret ever printed."""
+"""Logging, configured once at launch: plain lines, and no secret ever printed.
+
+Redaction happens in the handler's formatter, on the FORMATTED line: the message, its arguments and
+the traceback (exc_text, stack_info) as printed. A filter on the message alone is not enough: python-
+telegram-bot logs 'Exception happened while polling for updates' with a traceback whose exception text
+repeats the request URL (/bot<token>/getUpdates) when a proxy's error page echoes it, and discord.py's
+debug lines carry `Bot <token>` headers. Every library logs through the root handler set up here.
+"""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
 
-
-def redact(text: str, secrets: Iterable[str]) -> str:
-    for secret in secrets:
-        if secret and len(secret) >= 6:
-            text = text.replace(secret, "***")
-    return text
+from bot.progress import ProgressAwareHandler
+from digest.redaction import redact as _redact
+from digest.redaction import remember_secrets
 
 
-class RedactSecrets(logging.Filter):
-    """Replaces any secret (e.g. a bot token inside a Bot API URL) in a record with '***'."""
+def redact(text: str, secrets: Iterable[str] = ()) -> str:
+    return _redact(text, secrets)
 
-    def __init__(self, secrets: Iterable[str]):
-        super().__init__()
-        self.secrets = [s for s in secrets if s and len(s) >= 6]
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        if not self.secrets:
-            return True
-        message = record.getMessage()
-        redacted = redact(message, self.secrets)
-        if redacted != message:
-            record.msg, record.args = redacted, None
-        return True
+class RedactingFormatter(logging.Formatter):
+    """A Formatter whose every output line (tracebacks included) has its secrets masked."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return _redact(super().format(record))
+
+    def formatException(self, ei) -> str:
+        return _redact(super().formatException(ei))
 
 
 def setup_logging(verbose: bool, secrets: Iterable[str] = ()) -> None:
-    handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%H:%M:%S"))
-    handler.addFilter(RedactSecrets(secrets))
+    remember_secrets(secrets)
+    handler = ProgressAwareHandler()  # log lines go above the progress bar, not into it
+    handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%H:%M:%S"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
+    # Library warnings go through the same redacting handler rather than straight to stderr.
+    logging.captureWarnings(True)
     # HTTP client libraries log every request URL at INFO; Telegram's URLs carry the bot token.
     for noisy in (
         "httpx",

@@ -11,6 +11,22 @@ from tqdm import tqdm
 log = logging.getLogger("arxiv_digest.progress")
 
 
+class ProgressAwareHandler(logging.StreamHandler):
+    """A log handler that writes above a running progress bar (through tqdm.write, which clears the bar
+    and redraws it below) instead of into the bar's line. Without a bar it is a plain StreamHandler."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            message = self.format(record)
+            if getattr(tqdm, "_instances", None):  # a bar is on screen
+                tqdm.write(message, file=self.stream)
+            else:
+                self.stream.write(message + self.terminator)
+                self.flush()
+        except Exception:
+            self.handleError(record)
+
+
 class BarProgress:
     def __init__(self) -> None:
         self._bar: tqdm | None = None

@@ -8,10 +8,12 @@ import signal
 from datetime import date, datetime, timedelta
 
 from bot.platforms import PlatformRuntime
+from bot.wiring import make_questions
 from config.settings import Settings
 from digest.arxiv_source import SourceError
 from digest.schedule import day_schedule, seconds_until
 from digest.service import BuildReport, DigestService
+from digest.summarize import LLMRefused, LLMUnusable
 
 log = logging.getLogger("arxiv_digest.run")
 
@@ -21,14 +23,15 @@ def make_runtimes(
 ) -> list[PlatformRuntime]:
     runtimes: list[PlatformRuntime] = []
     secrets = settings.secrets
+    questions = make_questions(settings, service)  # one for both platforms: one record of questions
     if secrets.telegram_bot_token is not None and only in (None, "telegram"):
         from bot import telegram_wiring
 
-        runtimes.append(telegram_wiring.make_runtime(settings, service.store, service))
+        runtimes.append(telegram_wiring.make_runtime(settings, service.store, service, questions))
     if secrets.discord_bot_token is not None and only in (None, "discord"):
         from bot import discord_wiring
 
-        runtimes.append(discord_wiring.make_runtime(settings, service.store, service))
+        runtimes.append(discord_wiring.make_runtime(settings, service.store, service, questions))
     return runtimes
 
 
@@ -39,11 +42,15 @@ BUILD_RETRY_SECONDS = 600.0
 async def build_with_retries(
     service: DigestService, day: date, retry_seconds: float = BUILD_RETRY_SECONDS
 ) -> BuildReport | None:
-    """Build (or finish) the day's digests; None when arXiv kept failing. Each attempt resumes."""
+    """Build (or finish) the day's digests; None when arXiv or the LLM kept failing (or the LLM refused
+    the key or model). Each attempt resumes where the last stopped."""
     for attempt in range(1, BUILD_ATTEMPTS + 1):
         try:
             report = await service.build_all(day)
-        except SourceError as err:
+        except LLMRefused as err:  # a wrong key or model: waiting will not help, the operator must act
+            log.error("daily build for %s stopped: %s", day, err)
+            return None
+        except (SourceError, LLMUnusable) as err:
             if attempt == BUILD_ATTEMPTS:
                 log.error(
                     "daily build for %s failed %d times (%s); giving up until tomorrow", day, attempt, err

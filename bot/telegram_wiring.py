@@ -10,10 +10,14 @@ from telegram import Update
 from telegram.error import InvalidToken
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
 
+from adapters.telegram.asking import AskHandlers
 from adapters.telegram.handlers import TelegramHandlers
 from adapters.telegram.ports import BotOptions, DigestSource
 from adapters.telegram.push import Pusher
 from config.settings import ConfigError, Settings
+from digest.limits import ChatLimits
+from digest.questions import QuestionService
+from digest.search import PaperSearch
 from digest.store import Store
 
 # Opt in to PTB 23's timedelta durations now: the int form warns on every RetryAfter.
@@ -83,7 +87,9 @@ def build_application(settings: Settings) -> Application:
     )
 
 
-def make_runtime(settings: Settings, store: Store, service: DigestSource) -> TelegramRuntime:
+def make_runtime(
+    settings: Settings, store: Store, service: DigestSource, questions: QuestionService | None = None
+) -> TelegramRuntime:
     _quiet_http_logs()
     application = build_application(settings)
     options = BotOptions(
@@ -91,6 +97,9 @@ def make_runtime(settings: Settings, store: Store, service: DigestSource) -> Tel
         language=settings.digest.language,
         timezone=settings.digest.timezone,
         publish_at=settings.digest.publish_at,
+        asking=questions is not None,
     )
-    TelegramHandlers(store, service, options).register(application)
+    limits = ChatLimits(settings.limits, store, settings.digest.categories)
+    TelegramHandlers(store, service, options, limits).register(application)
+    AskHandlers(store, options, questions, PaperSearch(store.db)).register(application)
     return TelegramRuntime(application, store, service)

@@ -12,30 +12,30 @@ from config.settings import Settings
 from digest.arxiv_source import ArxivSource
 from digest.embeddings import Embedder
 from digest.fulltext import FullTextFetcher
+from digest.questions import QuestionService
 from digest.service import DigestService
 from digest.store import Store
 from digest.summarize import Summarizer
 
 
-def make_llm_client(settings: Settings) -> AsyncOpenAI | None:
-    secrets = settings.secrets
-    if not secrets.llm_configured:
-        return None
+def make_llm_client(
+    settings: Settings, timeout: float | None = None, retries: int | None = None
+) -> AsyncOpenAI:
+    key = settings.secrets.openai_api_key
     return AsyncOpenAI(
         # A local server (vLLM, Ollama, llama.cpp) needs no key, but the client insists on one.
-        api_key=secrets.openai_api_key.get_secret_value() if secrets.openai_api_key else "not-needed",
-        base_url=secrets.openai_base_url,
-        max_retries=settings.llm.retries,
-        timeout=settings.llm.timeout_seconds,
+        api_key=key.get_secret_value() if key else "not-needed",
+        base_url=settings.llm_base_url,
+        max_retries=settings.llm.retries if retries is None else retries,
+        timeout=settings.llm.timeout_seconds if timeout is None else timeout,
     )
 
 
 def make_summarizer(settings: Settings, client: AsyncOpenAI | None = None) -> Summarizer | None:
-    client = client or make_llm_client(settings)
-    if client is None:
+    if not settings.llm_configured:
         return None
     return Summarizer(
-        client,
+        client or make_llm_client(settings),
         model=settings.llm.model,
         language=settings.digest.language,
         concurrency=settings.llm.concurrency,
@@ -79,7 +79,8 @@ def make_service(settings: Settings, store: Store | None = None) -> DigestServic
         if arxiv.fulltext
         else None
     )
-    client = make_llm_client(settings)
+    # One client (one connection pool) for summaries and embeddings; none without an LLM configured.
+    client = make_llm_client(settings) if settings.llm_configured else None
     return DigestService(
         settings,
         store,
@@ -88,4 +89,23 @@ def make_service(settings: Settings, store: Store | None = None) -> DigestServic
         fulltext,
         embedder=make_embedder(settings, store, client),
         default_max_cards=default_max_cards,
+    )
+
+
+def make_questions(settings: Settings, service: DigestService) -> QuestionService | None:
+    """Questions to papers share the summarizer's LLM client and the service's full-text fetcher (and
+    so its cache and arXiv politeness); without an LLM there is no asking."""
+    if service.summarizer is None:
+        return None
+    return QuestionService(
+        service.store,
+        service.summarizer.client,
+        model=settings.llm.model,
+        language=settings.digest.language,
+        fulltext=service.fulltext,
+        per_day=settings.limits.questions_per_user_per_day,
+        max_chars=settings.limits.question_max_chars,
+        paper_token_budget=settings.llm.paper_token_budget,
+        timezone=settings.digest.timezone,
+        temperature=settings.llm.temperature,
     )

@@ -4,6 +4,7 @@ environment's secrets. Loaded once by `bot/` and passed down; nothing below `bot
 
 from __future__ import annotations
 
+import difflib
 import re
 import tomllib
 from collections.abc import Mapping
@@ -30,16 +31,38 @@ def arxiv_categories() -> frozenset[str]:
     return frozenset(line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#"))
 
 
+def split_categories(text: str) -> list[str]:
+    """'cs.AI, cs.LG', 'cs.AI cs.LG' and 'cs.AI,cs.LG' all mean the same two categories."""
+    return [word for word in re.split(r"[\s,;]+", text) if word]
+
+
+def suggest_categories(name: str) -> list[str]:
+    """The nearest valid ids for a typo: a case slip first (eess.As), then what difflib finds close."""
+    known = arxiv_categories()
+    same_case = sorted(c for c in known if c.lower() == name.lower())
+    if same_case:
+        return same_case
+    close = difflib.get_close_matches(name, sorted(known), n=3, cutoff=0.6)
+    return list(dict.fromkeys([*same_case, *close]))[:3]
+
+
 def check_categories(categories: list[str] | tuple[str, ...]) -> list[str]:
-    """Refuse ids outside arXiv's taxonomy; keep the order given, drop repeats."""
+    """Refuse ids outside arXiv's taxonomy (naming the nearest valid ones); keep the order, drop repeats."""
     known = arxiv_categories()
     unknown = [c for c in categories if c not in known]
     if unknown:
+        hints = []
+        for name in unknown:
+            near = suggest_categories(name)
+            if near:
+                hints.append(f"{name}: did you mean {' or '.join(near)}?")
+        hint = f" ({'; '.join(hints)})" if hints else ""
         raise ConfigError(
-            f"unknown arXiv category: {', '.join(unknown)} (see https://arxiv.org/category_taxonomy)"
+            f"unknown arXiv category: {', '.join(unknown)}{hint}; "
+            "see https://arxiv.org/category_taxonomy for the valid names"
         )
     if not categories:
-        raise ConfigError("at least one arXiv category is needed")
+        raise ConfigError("at least one arXiv category is needed, e.g. cs.AI")
     return list(dict.fromkeys(categories))
 
 
@@ -84,6 +107,12 @@ class DigestSettings(_Section):
     _check_anchor = field_validator("anchor", "publish_at")(check_hhmm)
     _check_tz = field_validator("timezone")(check_timezone)
 
+    @field_validator("categories", mode="before")
+    @classmethod
+    def _split_string(cls, value: Any) -> Any:
+        # `categories = "cs.AI, cs.LG"` is what many would write; take it as the list it means.
+        return split_categories(value) if isinstance(value, str) else value
+
     @field_validator("categories")
     @classmethod
     def _known_categories(cls, value: list[str]) -> list[str]:
@@ -112,23 +141,57 @@ class ArxivSettings(_Section):
     page_size: int = Field(ge=1, le=2000)
 
 
+# USD per million tokens (input, output) of OpenAI models whose price is public, for the cost estimate
+# when none is configured. Only for OpenAI's own endpoint: a local or other server's price is unknown.
+KNOWN_PRICES: dict[str, tuple[float, float]] = {
+    "gpt-4o-mini": (0.15, 0.60),
+    "gpt-4o": (2.50, 10.00),
+    "gpt-4.1": (2.00, 8.00),
+    "gpt-4.1-mini": (0.40, 1.60),
+    "gpt-4.1-nano": (0.10, 0.40),
+}
+OPENAI_HOST = "api.openai.com"
+
+
 class LLMSettings(_Section):
     model: str
+    base_url: str | None = None  # OPENAI_BASE_URL in the environment wins over this
     concurrency: int = Field(ge=1, le=256)
     timeout_seconds: float = Field(gt=0)
     retries: int = Field(ge=0, le=10)
     temperature: float | None = Field(default=None, ge=0, le=2)  # None: the model's default
     paper_token_budget: int = Field(ge=500)
     digest_token_budget: int = Field(ge=0)
-    price_input_per_million: float = Field(ge=0)
-    price_output_per_million: float = Field(ge=0)
+    # Unset: the estimate comes from KNOWN_PRICES for OpenAI's endpoint, else no cost is shown.
+    price_input_per_million: float | None = Field(default=None, ge=0)
+    price_output_per_million: float | None = Field(default=None, ge=0)
     # For ranking by a chat's 👍/👎 (the OpenAI-compatible /embeddings endpoint); "": keywords only.
     embedding_model: str = Field(default="text-embedding-3-small", max_length=200)
 
-    def cost(self, prompt_tokens: int, completion_tokens: int) -> float:
-        return (
-            prompt_tokens * self.price_input_per_million + completion_tokens * self.price_output_per_million
-        ) / 1_000_000
+    def prices(self, base_url: str | None) -> tuple[float, float] | None:
+        """(input, output) USD per million tokens, if configured or known; None: no estimate."""
+        if self.price_input_per_million is not None or self.price_output_per_million is not None:
+            return (self.price_input_per_million or 0.0, self.price_output_per_million or 0.0)
+        on_openai = base_url is None or OPENAI_HOST in base_url
+        return KNOWN_PRICES.get(self.model) if on_openai else None
+
+    def cost(self, prompt_tokens: int, completion_tokens: int, base_url: str | None) -> float | None:
+        prices = self.prices(base_url)
+        if prices is None:
+            return None
+        return (prompt_tokens * prices[0] + completion_tokens * prices[1]) / 1_000_000
+
+
+class LimitsSettings(_Section):
+    """What a chat (or a stranger in it) may cost: LLM calls, arXiv requests, builds, posts in a group.
+    One key per limit; more limits join this section as they come (digest.limits applies them)."""
+
+    max_categories_per_subscription: int = Field(ge=1, le=200)
+    max_category_sets: int = Field(ge=1, le=10_000)  # distinct sets over all subscriptions
+    on_demand_builds_per_day: int = Field(ge=0, le=1000)  # per chat; admins / Manage Channels only
+    today_cooldown_minutes: float = Field(ge=0, le=24 * 60)  # per group or channel
+    questions_per_user_per_day: int = Field(default=20, ge=0)  # 0: asking is off
+    question_max_chars: int = Field(default=500, ge=20, le=4000)  # Discord's text input allows 4000
 
 
 class StorageSettings(_Section):
@@ -155,15 +218,12 @@ class Secrets(BaseModel):
     telegram_bot_token: SecretStr | None = None
     discord_bot_token: SecretStr | None = None
 
-    @property
-    def llm_configured(self) -> bool:
-        return self.openai_api_key is not None or self.openai_base_url is not None
-
 
 class Settings(_Section):
     digest: DigestSettings
     arxiv: ArxivSettings
     llm: LLMSettings
+    limits: LimitsSettings
     storage: StorageSettings
     telegram: TelegramSettings
     discord: DiscordSettings
@@ -181,6 +241,15 @@ class Settings(_Section):
     @property
     def archive_dir(self) -> Path:
         return self.resolve(self.storage.archive_dir)
+
+    @property
+    def llm_base_url(self) -> str | None:
+        """Where the LLM is: OPENAI_BASE_URL, else `[llm] base_url`, else None (OpenAI itself)."""
+        return self.secrets.openai_base_url or self.llm.base_url
+
+    @property
+    def llm_configured(self) -> bool:
+        return self.secrets.openai_api_key is not None or self.llm_base_url is not None
 
 
 def _defaults() -> dict[str, Any]:
@@ -218,12 +287,64 @@ def _secrets(env: Mapping[str, str]) -> Secrets:
     )
 
 
+# Keys a user may write for a secret, and the variable that holds it instead.
+_SECRET_KEY = re.compile(r"(^|_)(api_?key|key|token|secret|password|passwd)$", re.IGNORECASE)
+_SECRET_ENV_BY_SECTION = {
+    "llm": "OPENAI_API_KEY",
+    "openai": "OPENAI_API_KEY",
+    "telegram": "TELEGRAM_BOT_TOKEN",
+    "discord": "DISCORD_BOT_TOKEN",
+}
+_ENV_NAMES = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "TELEGRAM_BOT_TOKEN", "DISCORD_BOT_TOKEN")
+
+
+def _secret_hint(user: Mapping[str, Any]) -> str | None:
+    """A message for the first secret-looking key in the file, naming the variable to set instead."""
+    for key, value in user.items():
+        if key.upper() in _ENV_NAMES:  # e.g. a top-level OPENAI_API_KEY = "..." copied from a .env
+            if key.upper() == "OPENAI_BASE_URL":
+                return (
+                    f"config key {key!r}: set OPENAI_BASE_URL in the environment, "
+                    "or `base_url` under [llm] in the config file"
+                )
+            return (
+                f"config key {key!r}: secrets go in the environment, not the config file: set {key.upper()}"
+            )
+        if isinstance(value, dict):
+            for inner in value:
+                if _SECRET_KEY.search(inner):
+                    env = _SECRET_ENV_BY_SECTION.get(key.lower())
+                    names = env or "OPENAI_API_KEY, TELEGRAM_BOT_TOKEN or DISCORD_BOT_TOKEN"
+                    return (
+                        f"config key [{key}] {inner!r}: secrets go in the environment, "
+                        f"not the config file: set {names}"
+                    )
+        elif _SECRET_KEY.search(key):
+            return (
+                f"config key {key!r}: secrets go in the environment, not the config file: "
+                "set OPENAI_API_KEY, TELEGRAM_BOT_TOKEN or DISCORD_BOT_TOKEN"
+            )
+    return None
+
+
+def _known_keys(section: list[str]) -> list[str]:
+    model: Any = Settings
+    for name in section:
+        field = model.model_fields.get(name)
+        model = field.annotation if field is not None else None
+        if not (isinstance(model, type) and issubclass(model, BaseModel)):
+            return []
+    return [k for k in model.model_fields if k not in ("secrets", "base_dir")]
+
+
 def _describe(err: ValidationError) -> str:
     first = err.errors()[0]
     loc = [str(p) for p in first["loc"]]
     if first["type"] == "extra_forbidden":  # a misspelt or unknown key
         section = f"[{'.'.join(loc[:-1])}] " if len(loc) > 1 else ""
-        return f"unknown config key {section}{loc[-1]!r}"
+        near = difflib.get_close_matches(loc[-1], _known_keys(loc[:-1]), n=2, cutoff=0.6)
+        hint = f" (did you mean {' or '.join(repr(k) for k in near)}?)" if near else ""
+        return f"unknown config key {section}{loc[-1]!r}{hint}"
     message = first["msg"].removeprefix("Value error, ")
     return f"config {'.'.join(loc)}: {message}"
 
@@ -253,6 +374,9 @@ def load_settings(
                     if reserved == "secrets"
                     else f"unknown config key {reserved!r}"
                 )
+        hint = _secret_hint(user)
+        if hint:
+            raise ConfigError(hint)
         data = _merge(data, user)
     try:
         return Settings(**data, secrets=_secrets(env), base_dir=base_dir or Path.cwd())

@@ -101,6 +101,9 @@ class ArxivSource:
         self.client._session.mount("http://", adapter)
         self.client._session.mount("https://", adapter)
 
+    def close(self) -> None:
+        self.client._session.close()
+
     def fetch(self, categories: list[str] | tuple[str, ...], since: datetime, until: datetime) -> list[Paper]:
         search = arxiv.Search(
             query=build_query(categories, since, until),
@@ -128,9 +131,11 @@ class ArxivSource:
                         papers.append(to_paper(result))
         except RetryError as err:
             cause = err.last_attempt.exception()
-            raise SourceError(f"arXiv API unreachable at {self.api_url}: {_describe(cause)}") from None
+            raise SourceError(
+                f"arXiv API unreachable at {self.api_url}: {_describe(cause)}{_hint(cause)}"
+            ) from None
         except (arxiv.ArxivError, requests.RequestException) as err:
-            raise SourceError(f"arXiv API error at {self.api_url}: {_describe(err)}") from None
+            raise SourceError(f"arXiv API error at {self.api_url}: {_describe(err)}{_hint(err)}") from None
         log.info("arXiv: %d entries for %s", len(papers), ", ".join(categories))
         return papers
 
@@ -143,3 +148,12 @@ def _describe(err: BaseException | None) -> str:
     if isinstance(err, requests.ConnectionError):
         return "connection failed"
     return type(err).__name__ if err else "unknown error"
+
+
+def _hint(err: BaseException | None) -> str:
+    """What the user can do about it: offline and refused look alike from here, so name both."""
+    if isinstance(err, arxiv.HTTPError) and err.status not in RETRY_STATUSES:
+        return "; check [arxiv] api_url"
+    if isinstance(err, arxiv.HTTPError):
+        return "; arXiv is busy or down: try again later (the daily job retries by itself)"
+    return "; check the network connection, a proxy (HTTPS_PROXY) or [arxiv] api_url"

@@ -35,6 +35,10 @@ class DigestSource(Protocol):
         non_empty: bool = True,
     ) -> Digest | None: ...
 
+    def nearest_digest(self, day: date, categories: Sequence[str] | None = None) -> Digest | None:
+        """The built digest closest in date to `day`; never builds."""
+        ...
+
     def breakdown(self, paper_id: str) -> tuple[Paper, Summary | None] | None:
         """A paper and its stored texts, for a button press; never calls the LLM."""
         ...

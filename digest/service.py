@@ -41,6 +41,7 @@ from digest.models import Digest, Paper, Summary, SummaryRecord, Window, categor
 from digest.priority import cards_first
 from digest.ranking import ChatDigest, keep_order, rank_for_chat
 from digest.readiness import BuildProgress
+from digest.storage import StorageError, check_archive_dir
 from digest.store import Store, Subscription
 from digest.summarize import Summarizer
 from digest.window import late_since, select_papers, window_for
@@ -65,6 +66,14 @@ class Progress(Protocol):
     def start(self, total: int, label: str) -> None: ...
     def advance(self, done: int = 1) -> None: ...
     def close(self) -> None: ...
+
+
+def build_lease(digest_key: str) -> str:
+    return f"build:{digest_key}"
+
+
+def _say_waiting(name: str) -> None:
+    log.warning("%s is being built by another process; waiting for it", name.removeprefix("build:"))
 
 
 class _NoProgress:
@@ -93,7 +102,8 @@ class BuildReport:
     failures: int = 0
     unverified: int = 0  # summaries kept with numbers not found in the paper
     abstract_only: int = 0  # breakdowns read from the abstract (no full text, or over the token budget)
-    cost_usd: float = 0.0
+    cost_usd: float | None = None  # None: no price configured or known for the model
+    already_built: bool = False  # every digest asked for existed before this build
     missing_summaries: int = 0  # papers shown with their original abstract
     deferred: int = 0  # papers no chat shows as a card, summarized when a reader asks (explain())
     seconds: float = 0.0
@@ -131,13 +141,15 @@ class DigestService:
         self.default_max_cards: MaxCardsDefault = default_max_cards or (lambda _p, _c: DEFAULT_MAX_CARDS)
         self.lazy = BuildReport(day=date.min)  # what summaries made on a reader's request cost
         self._build_lock = asyncio.Lock()
+        self._building: set[str] = set()  # lease names of the build running in this process
         self._lazy_inflight: dict[str, asyncio.Future[None]] = {}
         self._warned_no_llm = False
         self._progress: dict[date, BuildProgress] = {}  # builds of this process, by day
         self._ensuring: dict[str, asyncio.Future[BuildReport]] = {}  # on-demand builds, by digest key
 
     async def aclose(self) -> None:
-        """Close the LLM client's connections (shared by the summarizer and the embedder)."""
+        """Close the LLM client's connections (shared by the summarizer and the embedder), the HTTP
+        sessions and the database."""
         clients = {
             id(c): c
             for c in (getattr(self.summarizer, "client", None), getattr(self.embedder, "client", None))
@@ -145,6 +157,10 @@ class DigestService:
         }
         for client in clients.values():
             await client.close()
+        if self.fulltext is not None:
+            self.fulltext.close()
+        self.source.close()
+        self.store.close()
 
     # -- reading ------------------------------------------------------------------------------
     @property
@@ -166,6 +182,11 @@ class DigestService:
         key = self.store.latest_digest_key(
             category_key(self._categories(categories)), on_or_before, non_empty=non_empty
         )
+        return self.store.load_digest(key) if key else None
+
+    def nearest_digest(self, day: date, categories: Sequence[str] | None = None) -> Digest | None:
+        """The built digest closest to `day` (for someone who may not have `day` built); never builds."""
+        key = self.store.nearest_digest_key(category_key(self._categories(categories)), day)
         return self.store.load_digest(key) if key else None
 
     def breakdown(self, paper_id: str) -> tuple[Paper, Summary | None] | None:
@@ -326,9 +347,12 @@ class DigestService:
 
     async def _ensure_built(self, day: date, cats: tuple[str, ...]) -> Digest:
         key = Digest.make_key(day, cats)
+        await self.wait_for_build(key)  # another process's build: a push never sends it half-summarized
         existing = self.store.load_digest(key)
         if existing is not None:
             return existing
+        if len(cats) > self.settings.limits.max_categories_per_subscription:
+            raise ConfigError(f"{len(cats)} categories are past [limits] max_categories_per_subscription")
         # One build per digest, however many chats of that category set ask for it at once.
         building = self._ensuring.get(key)
         if building is None:
@@ -340,10 +364,22 @@ class DigestService:
     async def build_all(self, day: date, progress: Progress | None = None) -> BuildReport:
         """The configured set plus every category set an active subscription asks for: one fetch."""
         sets = [self.default_categories]
+        limits = self.settings.limits
         for sub in self.store.active_subscriptions():
             cats = tuple(sub.categories) or self.default_categories
-            if category_key(cats) not in {category_key(s) for s in sets}:
-                sets.append(cats)
+            if category_key(cats) in {category_key(s) for s in sets}:
+                continue
+            # Subscriptions made before [limits] (or with limits since lowered) cannot cost more than
+            # the limits allow: past them, a chat's set is not built (its push logs the missing digest).
+            if len(cats) > limits.max_categories_per_subscription or len(sets) > limits.max_category_sets:
+                log.warning(
+                    "%s %s: its %d categories are past [limits]; not built",
+                    sub.platform,
+                    sub.chat_id,
+                    len(cats),
+                )
+                continue
+            sets.append(cats)
         return await self.build(day, sets, progress)
 
     async def build(
@@ -359,16 +395,36 @@ class DigestService:
         with `archive_all`, as when a user builds one by hand, so the site is not flooded with them.
         """
         self.check_buildable(day)
+        sets = [self._categories(s) for s in (category_sets or [self.default_categories])]
+        names = [build_lease(Digest.make_key(day, s)) for s in sets]
         async with self._build_lock:
+            self._building.update(names)
             tracker = self._progress_of(day)
             tracker.begin()
             try:
-                return await self._build(day, category_sets, progress or _NoProgress(), archive_all, tracker)
+                # One builder per digest across processes: a second build waits here, then finds the
+                # papers summarized and pays for nothing.
+                async with self.store.leases.hold(names, on_wait=_say_waiting):
+                    return await self._build(day, sets, progress or _NoProgress(), archive_all, tracker)
             finally:
                 tracker.end()
+                self._building.difference_update(names)
+
+    async def wait_for_build(self, key: str) -> None:
+        """Return once no build of the digest `key` is running, in this process or another."""
+        name = build_lease(key)
+        if name in self._building:
+            async with self._build_lock:
+                pass
+        await self.store.leases.wait_free(name)
 
     def check_buildable(self, day: date) -> None:
         check_buildable(self.settings, day)
+
+    def check_storage(self) -> None:
+        """The archive folder is usable (the database was checked when the store was opened): before a
+        build spends anything, not after the LLM was paid. StorageError otherwise."""
+        check_archive_dir(self.settings.archive_dir)
 
     async def _build(
         self,
@@ -379,59 +435,78 @@ class DigestService:
         tracker: BuildProgress,
     ) -> BuildReport:
         began = time.monotonic()
-        sets = [self._categories(s) for s in (category_sets or [self.default_categories])]
+        sets = [tuple(s) for s in category_sets or [self.default_categories]]
         report = BuildReport(day=day)
         cfg = self.settings.digest
         window = window_for(day, cfg.timezone, cfg.anchor)
+        self.check_storage()  # before any request: a bad archive_dir must not cost an LLM bill first
 
-        new_sets = [s for s in sets if not self.store.digest_exists(Digest.make_key(day, s))]
-        if new_sets:
-            await self._select_new(day, window, new_sets, report)
+        error: str | None = None
+        try:
+            new_sets = [s for s in sets if not self.store.digest_exists(Digest.make_key(day, s))]
+            report.already_built = not new_sets
+            if new_sets:
+                await self._select_new(day, window, new_sets, report)
 
-        digests = [self.store.load_digest(Digest.make_key(day, s)) for s in sets]
-        report.digests = [d for d in digests if d is not None]
-        for digest in report.digests:
-            await self.warm_embeddings(digest)
-        default_key = category_key(self.default_categories)
-        archived = {d.key for d in report.digests if archive_all or category_key(d.categories) == default_key}
-        await self._summarize_missing(report, progress, archived, tracker)
-        report.digests = [self.store.load_digest(d.key) or d for d in report.digests]
-        for digest in report.digests:
-            if digest.key in archived:
-                report.archive_files.append(self._write_archive(digest))
-        # Papers left for a reader to ask about are not missing; failed or never-made ones are.
-        report.missing_summaries = sum(
-            1
-            for digest in report.digests
-            for item in digest.items
-            if item.summary is None
-            and (digest.key in archived or self.store.has_summary_attempt(item.paper.versioned_id))
-        )
-        report.deferred = sum(
-            1
-            for digest in report.digests
-            for item in digest.items
-            if item.summary is None
-            and digest.key not in archived
-            and not self.store.has_summary_attempt(item.paper.versioned_id)
-        )
-        report.seconds = time.monotonic() - began
-        report.cost_usd = self.settings.llm.cost(report.prompt_tokens, report.completion_tokens)
-        self.store.record_build(
-            {
-                "date": day.isoformat(),
-                "digest_keys": json.dumps([d.key for d in report.digests]),
-                "llm_calls": report.llm_calls,
-                "prompt_tokens": report.prompt_tokens,
-                "completion_tokens": report.completion_tokens,
-                "cost_usd": report.cost_usd,
-                "summarized": report.summarized,
-                "failures": report.failures,
-                "unverified": report.unverified,
-                "seconds": round(report.seconds, 3),
+            digests = [self.store.load_digest(Digest.make_key(day, s)) for s in sets]
+            report.digests = [d for d in digests if d is not None]
+            for digest in report.digests:
+                await self.warm_embeddings(digest)
+            default_key = category_key(self.default_categories)
+            archived = {
+                d.key for d in report.digests if archive_all or category_key(d.categories) == default_key
             }
-        )
+            await self._summarize_missing(report, progress, archived, tracker)
+            report.digests = [self.store.load_digest(d.key) or d for d in report.digests]
+            for digest in report.digests:
+                if digest.key in archived:
+                    report.archive_files.append(self._write_archive(digest))
+            # Papers left for a reader to ask about are not missing; failed or never-made ones are.
+            report.missing_summaries = sum(
+                1
+                for digest in report.digests
+                for item in digest.items
+                if item.summary is None
+                and (digest.key in archived or self.store.has_summary_attempt(item.paper.versioned_id))
+            )
+            report.deferred = sum(
+                1
+                for digest in report.digests
+                for item in digest.items
+                if item.summary is None
+                and digest.key not in archived
+                and not self.store.has_summary_attempt(item.paper.versioned_id)
+            )
+        except BaseException as err:
+            error = f"{type(err).__name__}: {err}"[:500]
+            raise
+        finally:
+            # Recorded whatever happened after the tokens were spent: the run's cost is never lost.
+            report.seconds = time.monotonic() - began
+            self._record(report, error)
         return report
+
+    def _record(self, report: BuildReport, error: str | None) -> None:
+        report.cost_usd = self.settings.llm.cost(
+            report.prompt_tokens, report.completion_tokens, self.settings.llm_base_url
+        )
+        row = {
+            "date": report.day.isoformat(),
+            "digest_keys": json.dumps([d.key for d in report.digests]),
+            "llm_calls": report.llm_calls,
+            "prompt_tokens": report.prompt_tokens,
+            "completion_tokens": report.completion_tokens,
+            "cost_usd": report.cost_usd,
+            "summarized": report.summarized,
+            "failures": report.failures,
+            "unverified": report.unverified,
+            "seconds": round(report.seconds, 3),
+            "error": error,
+        }
+        try:
+            self.store.record_build(row)
+        except Exception:  # the store itself failing must not hide the error that stopped the build
+            log.exception("could not record the build run")
 
     async def _select_new(
         self, day: date, window: Window, new_sets: list[tuple[str, ...]], report: BuildReport
@@ -566,6 +641,9 @@ class DigestService:
                 )
                 self._warned_no_llm = True
             return
+        # A new build asks afresh: in `run`, a server that was down at the last build may be back.
+        summarizer.unusable = None
+        await summarizer.preflight()  # a wrong key or a dead server: found before any full text is fetched
         ordered = list(papers.values())
         progress.start(len(ordered), "summaries")
         llm = self.settings.llm
@@ -587,9 +665,12 @@ class DigestService:
         # A pipeline: arXiv wants one request at a time, so one reader fetches full texts in priority
         # order while `llm.concurrency` workers summarize the papers already read. The queue lets the
         # reader run a little ahead of the LLM, not hold every full text of a big day in memory.
+        # Failures are collected, not raised at once: after an LLMUnusable the reader fetches nothing
+        # more and the workers skip what is queued, and what the papers in flight spent is still counted.
         workers = llm.concurrency
         queue: asyncio.Queue[tuple[Paper, str | None, str] | None] = asyncio.Queue(maxsize=2 * workers)
         records: list[SummaryRecord] = []
+        problems: list[BaseException] = []
 
         def done_meanwhile(paper: Paper) -> bool:
             # A reader asked for this paper while the build was busy with others (explain()).
@@ -599,39 +680,51 @@ class DigestService:
             return record is not None and record.status != "failed" and record.summary is not None
 
         async def read_papers() -> None:
-            for paper in ordered:
-                if tracker is not None:  # a build, not a reader's own request
-                    lazy = self._lazy_inflight.get(paper.versioned_id)
-                    if lazy is not None:
-                        await asyncio.shield(lazy)
-                    if done_meanwhile(paper):
-                        tracker.done(paper.versioned_id)
-                        progress.advance()
-                        continue
-                source_text, kind = None, "abstract"
-                if fetcher is not None and not over_budget():
-                    fulltext = (
-                        FullText("abstract", (("Abstract", paper.abstract),))
-                        if fulltext_down()
-                        else await fetcher.fetch_async(paper)
-                    )
-                    if fulltext.source != "abstract" and not over_budget():
-                        source_text = trim_to_budget(fulltext, llm.paper_token_budget)
-                        kind = fulltext.source
-                await queue.put((paper, source_text, kind))
-            for _ in range(workers):
-                await queue.put(None)
+            try:
+                for paper in ordered:
+                    if summarizer.unusable is not None:  # the LLM refused: fetch no more full texts for it
+                        raise summarizer.unusable
+                    if tracker is not None:  # a build, not a reader's own request
+                        lazy = self._lazy_inflight.get(paper.versioned_id)
+                        if lazy is not None:
+                            await asyncio.shield(lazy)
+                        if done_meanwhile(paper):
+                            tracker.done(paper.versioned_id)
+                            progress.advance()
+                            continue
+                    source_text, kind = None, "abstract"
+                    if fetcher is not None and not over_budget():
+                        fulltext = (
+                            FullText("abstract", (("Abstract", paper.abstract),))
+                            if fulltext_down()
+                            else await fetcher.fetch_async(paper)
+                        )
+                        if fulltext.source != "abstract" and not over_budget():
+                            source_text = trim_to_budget(fulltext, llm.paper_token_budget)
+                            kind = fulltext.source
+                    await queue.put((paper, source_text, kind))
+            except Exception as err:
+                problems.append(err)
+            finally:
+                for _ in range(workers):  # the workers are alive to take these: they never stop early
+                    await queue.put(None)
 
         async def summarize_papers() -> None:
             nonlocal spent
             while (item := await queue.get()) is not None:
+                if problems or summarizer.unusable is not None:
+                    continue  # the build has failed: drain the queue without paying for more
                 paper, source_text, kind = item
-                record = await summarizer.summarize(paper, source_text, kind)
-                spent += record.prompt_tokens + record.completion_tokens
-                # Stored as each finishes: a crash loses at most the papers in flight.
-                self.store.save_summary(
-                    record, summarizer.model, summarizer.language, summarizer.prompt_version
-                )
+                try:
+                    record = await summarizer.summarize(paper, source_text, kind)
+                    spent += record.prompt_tokens + record.completion_tokens
+                    # Stored as each finishes: a crash loses at most the papers in flight.
+                    self.store.save_summary(
+                        record, summarizer.model, summarizer.language, summarizer.prompt_version
+                    )
+                except Exception as err:
+                    problems.append(err)
+                    continue
                 records.append(record)
                 if tracker is not None:
                     tracker.done(paper.versioned_id)
@@ -643,7 +736,7 @@ class DigestService:
             await asyncio.gather(*tasks)
         finally:
             for task in tasks:
-                task.cancel()  # after a failure, nothing may keep running (or waiting) behind it
+                task.cancel()  # only matters when the build itself is cancelled
             progress.close()
         for record in records:
             report.llm_calls += record.calls
@@ -653,6 +746,14 @@ class DigestService:
             report.failures += record.status == "failed"
             report.unverified += record.status == "unverified"
             report.abstract_only += record.status != "failed" and record.source == "abstract"
+        if problems:
+            unusable = summarizer.unusable
+            if unusable is not None:  # one error shared by every paper it stopped: counted once
+                report.llm_calls += unusable.calls
+                report.prompt_tokens += unusable.prompt_tokens
+                report.completion_tokens += unusable.completion_tokens
+                raise unusable
+            raise problems[0]
         if fulltext_down():
             log.warning(
                 "arXiv full texts kept failing: the remaining papers' breakdowns used their abstracts"
@@ -700,5 +801,11 @@ class DigestService:
 
     def _write_archive(self, digest: Digest) -> Path:
         path = self.archive_path(digest)
-        write_atomically(path, render_post(digest))
+        try:
+            write_atomically(path, render_post(digest))
+        except OSError as err:
+            raise StorageError(
+                f"archive file {path} cannot be written ({err.strerror or type(err).__name__}); "
+                "check that path, or set [storage] archive_dir to a folder this user may write"
+            ) from None
         return path

@@ -7,14 +7,33 @@ the next build knows exactly what to retry.
 from __future__ import annotations
 
 import json
+import sqlite3
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import sqlite_utils
 
-from digest.models import Digest, DigestItem, FullText, Paper, Summary, SummaryRecord, Window, category_key
+from digest import search
+from digest.delivery_log import DeliveryLog
+from digest.leases import Leases, new_owner
+from digest.models import (
+    Digest,
+    DigestItem,
+    FullText,
+    Paper,
+    Summary,
+    SummaryRecord,
+    Window,
+    category_key,
+    split_version,
+)
+from digest.redaction import redact, redact_or_none
+from digest.storage import StorageError, check_database_path
+from digest.transactions import immediate
 
 Migration = Callable[[sqlite_utils.Database], None]
 MIGRATIONS: list[tuple[str, Migration]] = []
@@ -173,7 +192,90 @@ def m007_platform_state(db: sqlite_utils.Database) -> None:
 
 
 @migration
-def m008_interests(db: sqlite_utils.Database) -> None:
+def m008_delivery_claims(db: sqlite_utils.Database) -> None:
+    # A part is claimed (state 'claimed', owner, claimed_at) before it is sent and marked 'sent' after,
+    # so two pushes at once never send it twice. Rows from before this migration were all sent.
+    # `translated` says whether the card went out with its translation: cards without heal later.
+    deliveries = db.table("deliveries")
+    deliveries.add_column("state", str)  # claimed | sent | skipped (a card no renderer could send)
+    deliveries.add_column("owner", str)  # host:pid:nonce of the process holding the claim
+    deliveries.add_column("claimed_at", float)  # epoch seconds
+    deliveries.add_column("translated", int)
+    db.execute("update deliveries set state = 'sent', translated = 1 where state is null")
+
+
+@migration
+def m009_leases(db: sqlite_utils.Database) -> None:
+    # One holder at a time across processes, e.g. the builder of a digest ("build:<digest key>").
+    db.table("leases").create({"name": str, "owner": str, "expires_at": float}, pk="name")
+
+
+@migration
+def m010_usage_events(db: sqlite_utils.Database) -> None:
+    # What a chat (or a user in it) did that costs money or posts in a group: on-demand builds,
+    # /today posts, questions. Counted over a time span by digest.limits.
+    db.table("usage_events").create(
+        {"id": int, "platform": str, "chat_id": str, "user_id": str, "action": str, "at": float},
+        pk="id",
+    )
+    db.table("usage_events").create_index(["platform", "chat_id", "action", "at"])
+
+
+@migration
+def m011_papers_fts(db: sqlite_utils.Database) -> None:
+    # Full-text search over every stored paper (digest/search.py); an existing database is indexed here.
+    search.create_index(db)
+    search.index_all(db)
+
+
+@migration
+def m012_message_papers(db: sqlite_utils.Database) -> None:
+    # Which paper a bot message (a card, a breakdown, an answer) is about, so that a reader's reply to it
+    # can ask that paper. `thread` groups a question's answer with the turns before it.
+    db.table("message_papers").create(
+        {
+            "platform": str,
+            "chat_id": str,
+            "message_id": str,
+            "paper_id": str,  # versioned id
+            "thread": str,  # None for a card or breakdown: a reply to it starts a thread
+            "created_at": str,
+        },
+        pk=("platform", "chat_id", "message_id"),
+    )
+
+
+@migration
+def m013_questions(db: sqlite_utils.Database) -> None:
+    # Every question asked of a paper: the per-user daily limit, the tokens it cost, and the turns a
+    # follow-up keeps as context.
+    db.table("questions").create(
+        {
+            "id": int,
+            "platform": str,
+            "user_id": str,
+            "paper_id": str,
+            "thread": str,
+            "day": str,  # the asker's day in the configured timezone, for the daily limit
+            "question": str,
+            "answer": str,
+            "sections": str,  # JSON list of the sections the answer names
+            "unverified": str,  # JSON list of numbers not found in the paper
+            "status": str,  # pending | ok | not_said | failed
+            "source": str,  # html | pdf | abstract: what the answer was read from
+            "model": str,
+            "prompt_tokens": int,
+            "completion_tokens": int,
+            "asked_at": str,
+        },
+        pk="id",
+    )
+    db.table("questions").create_index(["platform", "user_id", "day"])
+    db.table("questions").create_index(["thread"])
+
+
+@migration
+def m014_interests(db: sqlite_utils.Database) -> None:
     # What a chat follows and mutes (issue 11); term is the label as shown: codec, "a phrase", author:X.
     db.table("interests").create(
         {"platform": str, "chat_id": str, "kind": str, "term": str, "created_at": str},
@@ -182,7 +284,7 @@ def m008_interests(db: sqlite_utils.Database) -> None:
 
 
 @migration
-def m009_ratings(db: sqlite_utils.Database) -> None:
+def m015_ratings(db: sqlite_utils.Database) -> None:
     # One row per reader and paper in a chat: +1 or -1. Taking a rating back deletes the row.
     db.table("ratings").create(
         {
@@ -198,7 +300,7 @@ def m009_ratings(db: sqlite_utils.Database) -> None:
 
 
 @migration
-def m010_embeddings(db: sqlite_utils.Database) -> None:
+def m016_embeddings(db: sqlite_utils.Database) -> None:
     # One vector per paper version and embedding model (float32 bytes): each paper is embedded once.
     db.table("embeddings").create(
         {"paper_id": str, "model": str, "dims": int, "vector": bytes, "created_at": str},
@@ -207,9 +309,16 @@ def m010_embeddings(db: sqlite_utils.Database) -> None:
 
 
 @migration
-def m011_subscription_max_cards(db: sqlite_utils.Database) -> None:
+def m017_subscription_max_cards(db: sqlite_utils.Database) -> None:
     # How many papers a chat gets as cards before the compact overview; NULL: the platform's default.
     db.table("subscriptions").add_column("max_cards", int)
+
+
+@migration
+def m018_build_run_errors(db: sqlite_utils.Database) -> None:
+    # A build that stopped (the LLM refused the key, the archive could not be written) is still a row,
+    # with what it spent and why it stopped.
+    db.table("build_runs").add_column("error", str)
 
 
 _SUMMARY_COLUMNS = [
@@ -238,6 +347,33 @@ _SAVE_SUMMARY_SQL = (
 )
 
 
+def _database_problem(path: Path, err: sqlite3.DatabaseError) -> str:
+    text = str(err)
+    if "not a database" in text:
+        return (
+            f"database {path} is not an SQLite database (or is damaged); set [storage] database to another "
+            "path, or move that file away"
+        )
+    if "readonly" in text or "read-only" in text:
+        return f"database {path} is read-only; give this user write access to it and its folder"
+    return f"database {path} cannot be opened ({text}); check the file and [storage] database"
+
+
+BUSY_TIMEOUT_SECONDS = 30.0
+
+
+def _retry_locked(action: Callable[[], Any], seconds: float = BUSY_TIMEOUT_SECONDS) -> Any:
+    # Switching to WAL needs an exclusive lock, and SQLite does not always call the busy handler for it.
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            return action()
+        except sqlite3.OperationalError as err:
+            if "locked" not in str(err) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
@@ -258,22 +394,34 @@ class Subscription:
 
 
 class Store:
-    def __init__(self, db: sqlite_utils.Database):
+    def __init__(self, db: sqlite_utils.Database, owner: str | None = None):
         self.db = db
         self.migrate()
+        # This process, as the holder of leases and delivery claims.
+        self.owner = owner or new_owner()
+        self.leases = Leases(db.conn, self.owner)
+        self.deliveries = DeliveryLog(db.conn, self.owner)
 
     @classmethod
     def open(cls, path: str | Path) -> Store:
+        """Open (creating if needed) and migrate the database; StorageError names the path if it cannot be
+        used (a folder, unwritable, not an SQLite database)."""
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        conn_db = sqlite_utils.Database(path)
-        # WAL lets the bot read while a build writes; the timeout rides out a concurrent writer.
-        conn_db.conn.execute("PRAGMA busy_timeout = 10000")
-        conn_db.enable_wal()
-        # With WAL, NORMAL never corrupts the file and survives an application crash; only a power cut
-        # can lose the last commits, which the next build redoes. It spares a disk flush per summary.
-        conn_db.conn.execute("PRAGMA synchronous = NORMAL")
-        return cls(conn_db)
+        check_database_path(path)
+        try:
+            # The timeout rides out concurrent writers (another build, a push, thirty processes opening a
+            # new file at once); it is set on the connection before anything touches the file.
+            conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_SECONDS)
+            conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_SECONDS * 1000)}")
+            conn_db = sqlite_utils.Database(conn)
+            # WAL lets the bot read while a build writes.
+            _retry_locked(lambda: conn.execute("PRAGMA journal_mode = wal"))
+            # With WAL, NORMAL never corrupts the file and survives an application crash; only a power cut
+            # can lose the last commits, which the next build redoes. It spares a disk flush per summary.
+            conn_db.conn.execute("PRAGMA synchronous = NORMAL")
+            return cls(conn_db)
+        except sqlite3.DatabaseError as err:  # OperationalError included: read-only, locked, damaged
+            raise StorageError(_database_problem(path, err)) from None
 
     @classmethod
     def memory(cls) -> Store:
@@ -284,16 +432,28 @@ class Store:
 
     # -- migrations ---------------------------------------------------------------------------
     def migrate(self) -> None:
-        applied_table = self.db.table("_migrations")
-        if not applied_table.exists():
-            self.db.table("_migrations").create({"name": str, "applied_at": str}, pk="name")
-        applied = {row["name"] for row in self.db.table("_migrations").rows}
-        for name, fn in MIGRATIONS:
-            if name in applied:
-                continue
-            with self.db.conn:
-                fn(self.db)
-                self.db.table("_migrations").insert({"name": name, "applied_at": _now()})
+        """Apply the migrations not applied yet, all in one IMMEDIATE transaction: the first process
+        to open a new file takes the write lock and migrates; the others wait for it (busy timeout),
+        then find nothing left to do."""
+        conn = self.db.conn
+        names = [name for name, _ in MIGRATIONS]
+        if self._applied() >= set(names):
+            return  # the common case: no write lock taken at all
+        with immediate(conn):
+            conn.execute("create table if not exists _migrations (name text primary key, applied_at text)")
+            applied = self._applied()
+            for name, fn in MIGRATIONS:
+                if name not in applied:
+                    fn(self.db)
+                    conn.execute("insert into _migrations (name, applied_at) values (?, ?)", [name, _now()])
+
+    def _applied(self) -> set[str]:
+        try:
+            return {row[0] for row in self.db.conn.execute("select name from _migrations")}
+        except sqlite3.OperationalError as err:
+            if "no such table" in str(err):
+                return set()
+            raise
 
     # -- papers -------------------------------------------------------------------------------
     def upsert_papers(self, papers: Iterable[Paper]) -> None:
@@ -333,6 +493,7 @@ class Store:
                     row["first_seen_at"] = old["first_seen_at"]
                 keep.append(row)
             self.db.table("papers").upsert_all(keep, pk="base_id")
+            search.index_papers(self.db, [str(row["base_id"]) for row in keep])
 
     def get_paper(self, base_id: str) -> Paper | None:
         rows = list(self.db.query("select * from papers where base_id = ?", [base_id]))
@@ -378,7 +539,7 @@ class Store:
             "background": texts.background if texts else None,
             "method": texts.method if texts else None,
             "results": texts.results if texts else None,
-            "error": record.error,
+            "error": redact_or_none(record.error),  # an upstream's error page may echo a key
             "prompt_tokens": record.prompt_tokens,
             "completion_tokens": record.completion_tokens,
             "calls": record.calls,
@@ -390,6 +551,8 @@ class Store:
         # event loop, and the upsert's table introspection showed up as a quarter of its time.
         with self.db.conn:
             self.db.conn.execute(_SAVE_SUMMARY_SQL, row)
+            if record.status != "failed":
+                search.index_papers(self.db, [split_version(record.paper_id)[0]])
 
     # -- full texts ---------------------------------------------------------------------------
     def get_fulltext(self, paper_id: str) -> FullText | None:
@@ -521,12 +684,30 @@ class Store:
         rows = list(self.db.query(sql + " order by date desc limit 1", params))
         return rows[0]["key"] if rows else None
 
+    def nearest_digest_key(self, cat_key: str, day: date) -> str | None:
+        """The built digest of this category set closest in date to `day`, preferring one with papers
+        (earlier wins a tie)."""
+        rows = list(
+            self.db.query(
+                "select key from digests where category_key = ? order by "
+                "not exists (select 1 from digest_items i where i.digest_key = digests.key), "
+                "abs(julianday(date) - julianday(?)), date limit 1",
+                [cat_key, day.isoformat()],
+            )
+        )
+        return rows[0]["key"] if rows else None
+
     def digest_keys_for_date(self, day: date) -> list[str]:
         return [r["key"] for r in self.db.query("select key from digests where date = ?", [day.isoformat()])]
 
     def record_build(self, row: dict) -> None:
+        row = {
+            **row,
+            "error": redact_or_none(row.get("error")),
+            "finished_at": _now(),
+        }  # may quote an upstream
         with self.db.conn:
-            self.db.table("build_runs").insert({**row, "finished_at": _now()})
+            self.db.table("build_runs").insert(row)
 
     # -- subscriptions ------------------------------------------------------------------------
     def subscribe(self, platform: str, chat_id: str, categories: Iterable[str], title: str = "") -> None:
@@ -559,7 +740,7 @@ class Store:
             cursor = self.db.execute(
                 "update subscriptions set active = 0, reason = ?, updated_at = ? "
                 "where platform = ? and chat_id = ? and active = 1",
-                [reason, _now(), platform, str(chat_id)],
+                [redact(reason), _now(), platform, str(chat_id)],
             )
         return cursor.rowcount > 0
 
@@ -590,29 +771,40 @@ class Store:
 
     # -- deliveries ---------------------------------------------------------------------------
     def delivered_parts(self, platform: str, chat_id: str, digest_key: str) -> set[str]:
-        return {
-            row["part"]
-            for row in self.db.query(
-                "select part from deliveries where platform = ? and chat_id = ? and digest_key = ?",
-                [platform, str(chat_id), digest_key],
-            )
-        }
+        """Parts sent, skipped, or claimed by another push that is still alive (see DeliveryLog)."""
+        return self.deliveries.done_parts(platform, chat_id, digest_key)
 
     def record_delivery(
         self, platform: str, chat_id: str, digest_key: str, part: str, message_id: str | int | None
     ) -> None:
+        self.deliveries.mark_sent(platform, chat_id, digest_key, [part], message_id, translated=[part])
+
+    # -- which paper a bot message is about ---------------------------------------------------
+    def remember_message(
+        self,
+        platform: str,
+        chat_id: str | int,
+        message_id: str | int,
+        paper_id: str,
+        thread: str | None = None,
+    ) -> None:
         with self.db.conn:
-            self.db.table("deliveries").insert(
-                {
-                    "platform": platform,
-                    "chat_id": str(chat_id),
-                    "digest_key": digest_key,
-                    "part": part,
-                    "message_id": None if message_id is None else str(message_id),
-                    "delivered_at": _now(),
-                },
-                ignore=True,
+            self.db.conn.execute(
+                "insert or replace into message_papers "
+                "(platform, chat_id, message_id, paper_id, thread, created_at) values (?, ?, ?, ?, ?, ?)",
+                [platform, str(chat_id), str(message_id), paper_id, thread, _now()],
             )
+
+    def message_paper(
+        self, platform: str, chat_id: str | int, message_id: str | int
+    ) -> tuple[str, str | None] | None:
+        """(versioned paper id, thread) of a message the bot sent, or None for any other message."""
+        row = self.db.conn.execute(
+            "select paper_id, thread from message_papers where platform = ? and chat_id = ? "
+            "and message_id = ?",
+            [platform, str(chat_id), str(message_id)],
+        ).fetchone()
+        return (row[0], row[1]) if row else None
 
     # -- platform state -----------------------------------------------------------------------
     def get_state(self, platform: str, key: str) -> str | None:

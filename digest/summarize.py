@@ -48,6 +48,105 @@ class MalformedReply(ValueError):
     pass
 
 
+class LLMUnusable(RuntimeError):
+    """The LLM cannot be used at all (not one paper's bad luck): the build stops asking it. The message
+    names the endpoint, quotes the provider and says which setting to check."""
+
+    user_fixable = False
+
+    def __init__(self, problem: str, fix: str):
+        super().__init__(f"{problem}; {fix}")
+        self.problem, self.fix = problem, fix
+        # What the papers that ended in this error spent (requests answered, tokens), for the build's
+        # record: a refused request was still sent.
+        self.calls = self.prompt_tokens = self.completion_tokens = 0
+
+
+class LLMRefused(LLMUnusable):
+    """401/403 or a model the server does not have: every further request would be refused the same way."""
+
+    user_fixable = True
+
+
+class LLMUnreachable(LLMUnusable):
+    """No connection to the LLM server, after the client's retries."""
+
+
+_MODEL_MISSING = re.compile(r"model.{0,80}(does not exist|not found|not exist|invalid|unknown)", re.I)
+_PROVIDER_MESSAGE_CHARS = 300
+
+
+def provider_message(err: openai.APIStatusError, secret: str | None = None) -> str:
+    """The provider's own words (e.g. 'Incorrect API key provided: sk-ab***yz'), on one short line, with
+    the key masked in case a server echoes it whole."""
+    error = _error_object(err)
+    text = str(error.get("message") or "") if isinstance(error, dict) else str(error or "")
+    if not text:
+        text = err.response.text if err.response is not None else str(err)
+    text = " ".join(text.split())
+    if secret and len(secret) >= 6:
+        text = text.replace(secret, "***")
+    if len(text) > _PROVIDER_MESSAGE_CHARS:
+        text = text[: _PROVIDER_MESSAGE_CHARS - 1] + "…"
+    return text
+
+
+def _error_object(err: openai.APIStatusError) -> object:
+    """OpenAI answers {"error": {"message", "code", ...}}; Ollama {"error": "..."}; FastAPI servers
+    {"detail": ...}; anything else is taken whole."""
+    body = err.body
+    if isinstance(body, dict):
+        return body.get("error") or body.get("detail") or body.get("message") or body
+    return body
+
+
+def _model_missing(err: openai.APIStatusError, message: str) -> bool:
+    if isinstance(err, openai.NotFoundError):
+        return True
+    error = _error_object(err)
+    code = error.get("code") if isinstance(error, dict) else None
+    return isinstance(err, openai.BadRequestError) and (
+        code == "model_not_found" or bool(_MODEL_MISSING.search(message))
+    )
+
+
+def classify_failure(
+    err: openai.OpenAIError, base_url: str, model: str, secret: str | None
+) -> LLMUnusable | None:
+    """An LLMUnusable when `err` means every request would fail the same way; None for one paper's
+    failure (a 429 or 5xx after retries, a timeout, a bad reply)."""
+    where = f"the LLM at {base_url}"
+    if isinstance(err, openai.APIStatusError):
+        said = provider_message(err, secret)
+        if isinstance(err, openai.AuthenticationError):
+            return LLMRefused(
+                f"{where} refused the API key (HTTP 401: {said})",
+                "set OPENAI_API_KEY to a valid key for that server "
+                "(and OPENAI_BASE_URL or [llm] base_url if it is not OpenAI)",
+            )
+        if isinstance(err, openai.PermissionDeniedError):
+            return LLMRefused(
+                f"{where} refused access (HTTP 403: {said})",
+                f"check that OPENAI_API_KEY may use model {model!r} ([llm] model) from this place",
+            )
+        if _model_missing(err, said):
+            return LLMRefused(
+                f"{where} has no model {model!r} (HTTP {err.status_code}: {said})",
+                "set [llm] model to a model that server offers (`arxiv-digest doctor` lists them), and "
+                "check OPENAI_BASE_URL or [llm] base_url (it usually ends in /v1)",
+            )
+        return None
+    if isinstance(err, openai.APIConnectionError) and not isinstance(err, openai.APITimeoutError):
+        cause = err.__cause__
+        detail = f" ({type(cause).__name__}: {cause})" if cause else ""
+        return LLMUnreachable(
+            f"LLM unreachable at {base_url}{detail}",
+            "check OPENAI_BASE_URL or [llm] base_url, that the server is running, the network, "
+            "or a proxy (HTTPS_PROXY)",
+        )
+    return None
+
+
 def load_instructions(language: str) -> str:
     return resources.files("config").joinpath(f"prompts/{language}.txt").read_text(encoding="utf-8")
 
@@ -112,6 +211,8 @@ class Summarizer:
         self.instructions = load_instructions(language)
         self._concurrency = concurrency
         self._semaphore: asyncio.Semaphore | None = None
+        # Set by the first answer that means the LLM cannot be used at all; no request follows it.
+        self.unusable: LLMUnusable | None = None
         digest = hashlib.sha256(
             (PROMPT_REVISION + self.instructions + json.dumps(RESPONSE_FORMAT, sort_keys=True)).encode()
         ).hexdigest()
@@ -124,7 +225,37 @@ class Summarizer:
         if self._semaphore is None:
             self._semaphore = asyncio.Semaphore(self._concurrency)
         async with self._semaphore:
+            if self.unusable is not None:  # papers waiting for a slot are never sent
+                raise self.unusable
             return await self._summarize(paper, source_text, source_kind)
+
+    async def preflight(self) -> None:
+        """Before any full text is fetched: a free request (the model list) that a wrong key or an
+        unreachable server fails at once. Raises LLMUnusable then; anything else (a server without a
+        model list, a timeout) is left for the real requests to meet."""
+        try:
+            await self.client.models.list()
+        except (openai.AuthenticationError, openai.APIConnectionError) as err:
+            unusable = self._unusable(err)
+            if unusable is not None:
+                raise unusable from None
+        except openai.OpenAIError:
+            # 404: many local servers list no models; 403: a key restricted to completions may not read
+            # the model list. Neither says the completions will fail: they will tell.
+            pass
+
+    @property
+    def base_url(self) -> str:
+        return str(self.client.base_url).rstrip("/")
+
+    def _secret(self) -> str | None:
+        return self.client.api_key if isinstance(self.client.api_key, str) else None
+
+    def _unusable(self, err: openai.OpenAIError) -> LLMUnusable | None:
+        problem = classify_failure(err, self.base_url, self.model, self._secret())
+        if problem is not None and self.unusable is None:
+            self.unusable = problem
+        return self.unusable if problem is not None else None
 
     async def _summarize(self, paper: Paper, source_text: str | None, source_kind: str) -> SummaryRecord:
         usage = _Usage()
@@ -145,13 +276,20 @@ class Summarizer:
                 )
         except MalformedReply as problem:
             return self._failed(paper, f"malformed reply: {problem}", usage)
-        except openai.APIStatusError as err:
-            return self._failed(paper, f"LLM HTTP {err.status_code}", usage)
-        except openai.APITimeoutError:
-            return self._failed(paper, "LLM request timed out", usage)
-        except openai.APIConnectionError:
-            return self._failed(paper, "LLM unreachable", usage)
         except openai.OpenAIError as err:
+            unusable = self._unusable(err)
+            if unusable is not None:
+                unusable.calls += usage.calls
+                unusable.prompt_tokens += usage.prompt_tokens
+                unusable.completion_tokens += usage.completion_tokens
+                raise unusable from None
+            if isinstance(err, openai.APIStatusError):
+                # The provider's own words (quota, overload) tell the operator what to fix; the store
+                # redacts them, since a gateway's error page may echo the request's key.
+                detail = provider_message(err, self._secret())
+                return self._failed(paper, f"LLM HTTP {err.status_code}: {detail}", usage)
+            if isinstance(err, openai.APITimeoutError):
+                return self._failed(paper, "LLM request timed out", usage)
             return self._failed(paper, f"LLM error: {type(err).__name__}", usage)
         if summary.unverified:
             log.warning(
@@ -222,15 +360,20 @@ class Summarizer:
         return replace(second, unverified=tuple(unsupported_numbers(second.fields, source)))
 
     async def _ask(self, messages: list[dict[str, str]], usage: _Usage) -> str | None:
+        try:
+            response = await self.client.chat.completions.create(
+                model=self.model,
+                # plain dicts are what the API takes; the SDK's TypedDicts add nothing here
+                messages=cast(Any, messages),
+                response_format=cast(Any, RESPONSE_FORMAT),
+                # Sent only when configured: reasoning models refuse any temperature but their default.
+                temperature=openai.omit if self.temperature is None else self.temperature,
+            )
+        except openai.APIStatusError:
+            usage.calls += 1  # the server answered, if only with an error
+            raise
+        # Counted once answered: a request that never connected is no call (and costs nothing).
         usage.calls += 1
-        response = await self.client.chat.completions.create(
-            model=self.model,
-            # plain dicts are what the API takes; the SDK's TypedDicts add nothing here
-            messages=cast(Any, messages),
-            response_format=cast(Any, RESPONSE_FORMAT),
-            # Sent only when configured: reasoning models refuse any temperature but their default.
-            temperature=openai.omit if self.temperature is None else self.temperature,
-        )
         if response.usage is not None:
             usage.prompt_tokens += response.usage.prompt_tokens or 0
             usage.completion_tokens += response.usage.completion_tokens or 0

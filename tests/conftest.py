@@ -4,6 +4,7 @@ for the real `arxiv-digest` command."""
 from __future__ import annotations
 
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -138,3 +139,42 @@ def make_project(tmp_path: Path) -> Callable[..., Project]:
         return Project(root=tmp_path, config=config, env=env)
 
     return make
+
+
+@dataclass
+class CliResult:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture
+def cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Callable[..., CliResult]:
+    """`arxiv-digest ARGS` run in this process (bot.cli.main), in a project's directory and environment:
+    for the checks that are refused before any work, where a subprocess would only add its start-up."""
+    from bot.cli import main
+
+    def run(project: Project, *args: str) -> CliResult:
+        monkeypatch.chdir(project.root)
+        for name in SECRET_VARS:
+            monkeypatch.delenv(name, raising=False)
+            if name in project.env:
+                monkeypatch.setenv(name, project.env[name])
+        loggers = [
+            logging.getLogger(),
+            *(logging.getLogger(n) for n in list(logging.root.manager.loggerDict)),
+        ]
+        saved = [(lg, lg.handlers[:], lg.level) for lg in loggers]
+        capsys.readouterr()
+        try:
+            code = main(list(args))
+        except SystemExit as exit_:  # argparse: --help, --version, usage errors
+            code = int(exit_.code or 0)
+        finally:
+            for logger, handlers, level in saved:
+                logger.handlers[:] = handlers
+                logger.setLevel(level)
+        out, err = capsys.readouterr()
+        return CliResult(code, out, err)
+
+    return run

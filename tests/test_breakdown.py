@@ -139,7 +139,11 @@ def test_the_digest_token_budget_falls_back_to_abstract_only(fake_arxiv, fake_ll
         arxiv.add(entry(f"2602.2000{n}v1", IN_WINDOW))
         arxiv.fulltext[f"/html/2602.2000{n}v1"] = ("text/html", latexml_html(synthetic_paper(10 + n)))
     project = make_project(
-        arxiv_server.url, llm_server.url, extra="concurrency = 1\ndigest_token_budget = 5000\n"
+        arxiv_server.url,
+        llm_server.url,
+        # configured prices: a cost estimate is shown (for a fake server's model none would be)
+        extra="concurrency = 1\ndigest_token_budget = 5000\n"
+        "price_input_per_million = 0.15\nprice_output_per_million = 0.60\n",
     )
     project.config.write_text(project.config.read_text().replace("concurrency = 4\n", ""))
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
@@ -106,7 +107,7 @@ async def test_commands_registered_once(bot: Bot, tmp_path: Path) -> None:
     (digest,) = fake.commands
     assert digest["name"] == "digest"
     assert {o["name"] for o in digest["options"]} == {
-        *("today", "date", "subscribe", "unsubscribe", "status"),
+        *("today", "date", "subscribe", "unsubscribe", "status", "search"),
         *("follow", "unfollow", "mute", "interests"),
     }
     # A restart with the same commands does not register them again.
@@ -140,7 +141,10 @@ async def test_digest_date_is_deferred_then_answered_with_header_and_cards(bot: 
     assert header["title"] == "arXiv Daily – 2026-02-18"
     cards = [e for m in messages[1:] for e in m["embeds"]]
     assert [c["url"] for c in cards] == [i.paper.abs_url for i in seed_digest().items]
-    assert len([b for m in messages for b in buttons(m)]) == 8 * 3  # breakdown, 👍, 👎
+    ids = [b["custom_id"] for m in messages for b in buttons(m)]
+    assert len(ids) == 8 * 4  # breakdown, 👍, 👎, Ask
+    assert len([i for i in ids if i.startswith("arxiv-digest:bd:")]) == 8
+    assert len([i for i in ids if i.startswith("arxiv-digest:ask:")]) == 8
     assert all(m["allowed_mentions"] == {"parse": []} for m in messages)  # nobody is pinged
     assert fake.violations == []
 
@@ -150,7 +154,7 @@ async def test_breakdown_button_answers_ephemerally(bot: Bot) -> None:
     asked = await fake.slash(bot.channel, "digest", "date", day="2026-02-18")
     await fake.wait_for(lambda: len(asked.followups) >= 2)
     card_message = asked.followups[1]
-    button = buttons(card_message)[2 * 3]  # the third card's breakdown
+    button = [b for b in buttons(card_message) if b["custom_id"].startswith("arxiv-digest:bd:")][2]
     press = await fake.press(card_message, button["custom_id"])
     await fake.wait_for(lambda: press.messages())
     (answer,) = press.messages()
@@ -204,7 +208,8 @@ async def test_today_without_announcement_offers_the_latest(bot: Bot) -> None:
 
 async def test_a_build_failure_is_reported(bot: Bot, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.CRITICAL)
-    interaction = await bot.fake.slash(bot.channel, "digest", "date", day="2026-02-10")
+    # A manager may have a never-built date built (a plain member gets the nearest digest instead).
+    interaction = await bot.fake.slash(bot.channel, "digest", "date", day="2026-02-10", permissions=MANAGER)
     await bot.fake.wait_for(lambda: interaction.followups, timeout=30)
     assert "2026-02-10" in interaction.followups[0]["content"]
 
@@ -270,16 +275,17 @@ async def test_push_posts_once_and_survives_429_missing_and_forbidden(
         assert not fake.connected and fake.identified == 0  # REST only
         with caplog.at_level(logging.WARNING):
             sent = await runtime.push(SEED_DAY)
-        assert sent == 4  # good: header + cards; other: header + cards
+        # good: header + 8 cards in two messages (four buttons a card, 25 a message); other: header + cards
+        assert sent == 5
         assert fake.rate_limited == 2
-        assert len(fake.messages[good]) == 2 and fake.messages[quiet] == []
+        assert len(fake.messages[good]) == 3 and fake.messages[quiet] == []
         assert len([e for m in fake.messages[good] for e in m["embeds"]]) == 9
         assert len([e for m in fake.messages[other] for e in m["embeds"]]) == 3
         assert not service.store.get_subscription("discord", forbidden).active
         assert not service.store.get_subscription("discord", missing).active
         assert "deactivated" in caplog.text
         assert await runtime.push(SEED_DAY) == 0
-        assert len(fake.messages[good]) == 2
+        assert len(fake.messages[good]) == 3
     finally:
         await runtime.stop()
         service.store.close()
@@ -373,7 +379,7 @@ def test_the_fake_checks_discords_limits() -> None:
 async def test_the_daily_push_from_a_running_bot(bot: Bot) -> None:
     """`arxiv-digest run` pushes through the connected client; buttons on pushed cards work."""
     bot.store.subscribe("discord", bot.channel, ["cs.SD", "eess.AS"], title="papers")
-    assert await bot.runtime.push(SEED_DAY) == 2
+    assert await bot.runtime.push(SEED_DAY) == 3  # the header, then 6 + 2 cards (four buttons each)
     assert await bot.runtime.push(SEED_DAY) == 0
     cards = bot.fake.messages[bot.channel][1]
     press = await bot.fake.press(cards, buttons(cards)[0]["custom_id"])
@@ -381,3 +387,36 @@ async def test_the_daily_push_from_a_running_bot(bot: Bot) -> None:
     assert press.messages()[0]["ephemeral"]
     assert press.messages()[0]["embeds"][0]["title"] == seed_digest().items[0].paper.title
     assert bot.fake.violations == []
+
+
+async def test_a_refused_card_or_a_proxy_403_never_stops_or_unsubscribes(
+    fake: FakeDiscord, tmp_path: Path
+) -> None:
+    store = Store.open(tmp_path / "data" / "digest.db")
+    digest = seed_store(store)
+    channel = fake.add_channel("digest")
+    store.subscribe("discord", channel, ["cs.SD", "eess.AS"], title="digest")
+    store.close()
+    runtime, service = await start_bot(fake, tmp_path, receive=False)
+    try:
+        fake.proxy_errors["/channels"] = 403  # a proxy's page: not Discord's 50001
+        assert await runtime.push(SEED_DAY) == 0
+        assert service.store.get_subscription("discord", channel).active
+        fake.proxy_errors.clear()
+        # The server's AutoMod blocks a word in one paper's abstract translation: its message of cards
+        # goes out again as titles and links, and the digest reaches the channel.
+        blocked = re.search(r"[\u4e00-\u9fff]{6}", digest.items[3].summary.translation)[0]
+        fake.automod_words.add(blocked)
+        assert await runtime.push(SEED_DAY) == 3
+        _header, *posted = fake.messages[channel]
+        cards = [e for m in posted for e in m["embeds"]]
+        assert [e["title"] for e in cards] == [i.paper.title for i in digest.items]
+        # Only the message holding the blocked text went out as titles and links.
+        refused = [m for m in posted if all(not e.get("description") for e in m["embeds"])]
+        assert len(refused) == 1 and digest.items[3].paper.title in [e["title"] for e in refused[0]["embeds"]]
+        assert await runtime.push(SEED_DAY) == 0
+        assert len(fake.edits) == 0  # healing tried the full cards once; AutoMod refused; left as is
+    finally:
+        await runtime.stop()
+        service.store.close()
+    assert fake.violations == []

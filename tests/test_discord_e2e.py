@@ -124,7 +124,7 @@ async def test_run_answers_commands_and_buttons_across_a_restart(env: Env) -> No
         # Commands registered.
         assert fake.command_puts == 1
         assert {o["name"] for o in fake.commands[0]["options"]} == {
-            *("today", "date", "subscribe", "unsubscribe", "status"),
+            *("today", "date", "subscribe", "unsubscribe", "status", "search"),
             *("follow", "unfollow", "mute", "interests"),
         }
 
@@ -143,7 +143,7 @@ async def test_run_answers_commands_and_buttons_across_a_restart(env: Env) -> No
         card_message = next(m for m in messages if buttons(m))
 
         # The button shows that paper's breakdown, ephemerally.
-        third = buttons(card_message)[2 * 3]  # each card: breakdown, 👍, 👎
+        third = [b for b in buttons(card_message) if b["custom_id"].startswith("arxiv-digest:bd:")][2]
         press = await fake.press(card_message, third["custom_id"])
         await fake.wait_for(lambda: press.messages(), timeout=10)
         answer = press.messages()[0]
@@ -177,12 +177,16 @@ async def test_run_answers_commands_and_buttons_across_a_restart(env: Env) -> No
     try:
         await wait_ready(env, proc, sessions=2)
         assert fake.command_puts == 1
-        last = buttons(card_message)[-3]
+        # Four buttons a card, 25 a message: the seed's 8 cards come in two messages.
+        card_message = [m for m in messages if buttons(m)][-1]
+        last = [b for b in buttons(card_message) if b["custom_id"].startswith("arxiv-digest:bd:")][-1]
         press = await fake.press(card_message, last["custom_id"])
         await fake.wait_for(lambda: press.messages(), timeout=10)
         answer = press.messages()[0]
         assert answer["ephemeral"] and answer["embeds"][0]["title"] == seed.items[-1].paper.title
-        dislike = buttons(card_message)[-1]
+        dislike = [b for b in buttons(card_message) if b["custom_id"].startswith("arxiv-digest:rate:down:")][
+            -1
+        ]
         assert dislike["custom_id"] == f"arxiv-digest:rate:down:{seed.items[-1].paper.versioned_id}"
         press = await fake.press(card_message, dislike["custom_id"])
         await fake.wait_for(lambda: press.messages(), timeout=10)
@@ -204,9 +208,9 @@ async def test_push_posts_once_to_subscribed_channels_only(env: Env) -> None:
 
     code, out = await env.run_once("push", "--date", "2026-02-18", "--platform", "discord")
     assert code == 0, out
-    assert "discord: 2 messages sent for 2026-02-18" in out
+    assert "discord: 3 messages sent for 2026-02-18" in out
     posted = fake.messages[env.channel]
-    assert [len(m["embeds"]) for m in posted] == [1, 8]
+    assert [len(m["embeds"]) for m in posted] == [1, 6, 2]  # four buttons a card, 25 a message
     assert all(check_message(m) == [] for m in posted)
     assert fake.messages[quiet] == [] and fake.messages[gone] == []
     assert fake.identified == 0  # push logs in over REST only
@@ -214,7 +218,7 @@ async def test_push_posts_once_to_subscribed_channels_only(env: Env) -> None:
     code, out = await env.run_once("push", "--date", "2026-02-18", "--platform", "discord")
     assert code == 0, out
     assert "discord: 0 messages sent" in out
-    assert len(fake.messages[env.channel]) == 2
+    assert len(fake.messages[env.channel]) == 3
     store = Store.open(env.root / "data" / "digest.db")
     try:
         assert not store.get_subscription("discord", gone).active

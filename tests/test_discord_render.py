@@ -78,14 +78,16 @@ def test_seed_digest_renders_header_then_all_cards_within_limits() -> None:
     assert "https://arxiv.org/pdf/2602.15766v1" in fields["PDF"]
     assert fields["作者"].startswith("Sonal Kumar, Prem Seetharaman")
     buttons = [b for m in messages for b in m.buttons]
-    # every card: the breakdown, 👍, 👎
+    # every card: the breakdown, 👍, 👎, Ask
     assert [b.custom_id for b in buttons] == [
         f"arxiv-digest:{action}:{i.paper.versioned_id}"
         for i in digest.items
-        for action in ("bd", "rate:up", "rate:down")
+        for action in ("bd", "rate:up", "rate:down", "ask")
     ]
-    assert all(re.fullmatch(render.BREAKDOWN_TEMPLATE, b.custom_id) for b in buttons[::3])
-    assert all(re.fullmatch(render.RATE_TEMPLATE, b.custom_id) for b in buttons if b not in buttons[::3])
+    assert all(re.fullmatch(render.BREAKDOWN_TEMPLATE, b.custom_id) for b in buttons[::4])
+    assert all(re.fullmatch(render.ASK_TEMPLATE, b.custom_id) for b in buttons[3::4])
+    rates = [b for n, b in enumerate(buttons) if n % 4 in (1, 2)]
+    assert all(re.fullmatch(render.RATE_TEMPLATE, b.custom_id) for b in rates)
 
 
 def test_delivered_parts_are_skipped_and_cards_keep_their_numbers() -> None:

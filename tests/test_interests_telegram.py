@@ -170,6 +170,7 @@ async def test_follow_mute_rate_then_rank_the_next_day(tmp_path: Path) -> None:
             assert "背景 Neural speech codec" in expanded["text"]
             (listing,) = overview
             assert "reply_markup" not in listing and len(listing["text"]) <= 4096
+            assert listing["text"].startswith("其余 26 篇，按与本聊天的相关度排序")
             lines = listing["text"].split("\n")[1:]
             assert [line.split(". ", 1)[0] for line in lines] == [str(n) for n in range(11, 37)]
             listed = [line.split(". ", 1)[1].removesuffix(" 📖") for line in lines]

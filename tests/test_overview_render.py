@@ -11,7 +11,7 @@ from adapters.discord import render as discord_render
 from adapters.discord.app import make_view
 from adapters.telegram.buttons import parse_start_payload
 from adapters.telegram.render import render_chat_digest, render_digest, render_overview, tg_len
-from digest.interests import ChatInterests
+from digest.interests import ChatInterests, Term
 from digest.ranking import rank_for_chat
 from tests.fakes.discord_api import check_message
 from tests.fakes.telegram_api import BOT_USERNAME, parse_html
@@ -79,3 +79,14 @@ async def test_discord_overview_of_a_300_paper_day() -> None:
     assert values == [r.paper.versioned_id for r in chat.overview]
     cards = [p for m in messages for p in m.parts if not p.startswith(("overview", "header"))]
     assert cards == [r.paper.base_id for r in chat.cards]
+
+
+def test_a_day_the_chat_muted_entirely_says_so() -> None:
+    digest = make_digest(topic_items([("survey", 3)], "2602.1"))
+    chat = rank_for_chat(digest, ChatInterests(mutes=(Term("word", "survey"),)), max_cards=10)
+    assert chat.ranked == () and chat.muted == 3
+    ((part, header),) = render_chat_digest(chat, BOT_USERNAME)
+    text, _ = parse_html(header.text)
+    assert part == "header" and "本页显示：0 篇" in text and "3 篇论文都含有本聊天屏蔽的词" in text
+    (message,) = discord_render.chat_digest_messages(chat)
+    assert "3 篇论文都含有本频道屏蔽的词" in message.embeds[0].description

@@ -224,13 +224,21 @@ async def test_blocked_and_kicked_chats_are_deactivated_and_not_tried_again(env:
     assert len(fake.errors) == tried
 
 
-async def test_other_errors_do_not_deactivate(env: Env):
+async def test_only_telegrams_own_answers_deactivate(env: Env):
     fake, store = env.fake, env.store
     store.subscribe(TG, "-1009999", ["cs.SD", "eess.AS"], "gone")  # Telegram: chat not found
+    store.subscribe(TG, str(GROUP), ["cs.SD", "eess.AS"], "Lab group")
+    fake.proxy_errors["sendMessage"] = 403  # a proxy's own 403 page, not Telegram's answer
     await env.runtime.start(receive=False)
     assert await env.runtime.push(SEED_DAY) == 0
-    assert store.get_subscription(TG, "-1009999").active
-    assert fake.errors == [("sendMessage", 400, "Bad Request: chat not found")]
+    assert store.get_subscription(TG, str(GROUP)).active  # a proxy-style 403 keeps the subscription
+    assert store.get_subscription(TG, "-1009999").active  # the proxy answered for it too
+
+    fake.proxy_errors.clear()
+    assert await env.runtime.push(SEED_DAY) == 9  # the next push tries again, from the start
+    assert len(texts(fake, GROUP)) == 9
+    assert not store.get_subscription(TG, "-1009999").active  # Telegram itself: chat not found
+    assert fake.errors[-1] == ("sendMessage", 400, "Bad Request: chat not found")
 
 
 async def test_a_group_upgraded_to_a_supergroup_is_followed(env: Env):
@@ -369,3 +377,26 @@ async def test_today_sends_the_latest_digest(running: Env):
     assert "arXiv Daily – 2026-02-18" in texts(fake, GROUP)[0]
     for message in fake.messages_to(GROUP):
         parse_html(message["html"])
+
+
+async def test_one_bad_paper_never_stops_a_push(env: Env):
+    fake, store = env.fake, env.store
+    good = seed_items()[0]
+    crowded = replace(  # ~700 categories: the card's fixed part alone is over 4096 characters
+        good.paper, base_id="2602.00001", categories=tuple(f"cs.X{i:03d}" for i in range(700))
+    )
+    odd = replace(good.paper, base_id="2602.1234567")  # an id the button pattern refuses
+    day = SEED_DAY.replace(day=19)
+    store_digest(
+        store,
+        make_digest([good, DigestItem(crowded, good.summary), DigestItem(odd, good.summary)], day),
+    )
+    store.subscribe(TG, str(GROUP), ["cs.SD", "eess.AS"], "Lab group")
+    await env.runtime.start(receive=False)
+    assert await env.runtime.push(day) == 4  # the header and all three cards
+    _header, first, second, third = texts(fake, GROUP)
+    assert first.startswith(good.paper.title)
+    assert second == good.paper.title  # title and link only
+    assert third == good.paper.title
+    assert fake.errors == []
+    assert await env.runtime.push(day) == 0

@@ -19,11 +19,15 @@ import discord
 from discord import app_commands
 
 from adapters.discord import render
+from adapters.discord.asking import AskButton, Search, search_message
 from adapters.discord.texts import TEXTS
 from config.settings import ConfigError, check_categories, parse_date
 from digest.interests import FOLLOW, MUTE, InterestError, Term, parse_terms
+from digest.limits import ChatLimits
 from digest.models import Digest
 from digest.ports import DigestSource
+from digest.questions import QuestionService
+from digest.search import BadQuery
 from digest.store import Store
 
 log = logging.getLogger(__name__)
@@ -32,7 +36,7 @@ PLATFORM = "discord"
 NO_MENTIONS = discord.AllowedMentions.none()
 DEFAULT_MAX_CARDS = 10  # a channel: everyone scrolls past what it posts
 MAX_CARDS_LIMIT = 50
-OURS = [render.BREAKDOWN_TEMPLATE, render.RATE_TEMPLATE, render.PICK_TEMPLATE]
+OURS = [render.BREAKDOWN_TEMPLATE, render.RATE_TEMPLATE, render.PICK_TEMPLATE, render.ASK_TEMPLATE]
 
 
 @dataclass(frozen=True)
@@ -145,6 +149,9 @@ def make_view(
             vote, _, paper_id = button.custom_id.removeprefix(render.RATE_PREFIX).partition(":")
             view.add_item(RateButton(vote, paper_id, button.label))
             continue
+        if button.custom_id.startswith(render.ASK_PREFIX):
+            view.add_item(AskButton(button.custom_id.removeprefix(render.ASK_PREFIX), button.label))
+            continue
         view.add_item(BreakdownButton(button.custom_id.removeprefix(render.BREAKDOWN_PREFIX), button.label))
     for spec in selects:
         select: discord.ui.Select = discord.ui.Select(
@@ -232,6 +239,15 @@ class DigestGroup(app_commands.Group):
         if chosen is None and max_cards is not None and existing is not None and existing.active:
             chosen = list(existing.categories)  # only the card count changes
         chosen = chosen or list(bot.options.categories)
+        refusal = (
+            bot.limits.check_subscription(PLATFORM, str(interaction.channel_id), chosen)
+            if bot.limits
+            else None
+        )
+        if refusal is not None:
+            log.info("discord channel %s: subscribe refused (%s)", interaction.channel_id, refusal.reason)
+            await bot.notice(interaction, refusal.reason, limit=refusal.limit)
+            return
         channel = interaction.channel
         title = "#" + getattr(channel, "name", "") if getattr(channel, "name", None) else ""
         if interaction.guild is not None:
@@ -261,6 +277,32 @@ class DigestGroup(app_commands.Group):
         await interaction.response.send_message(
             bot.text("unsubscribed" if was else "not_subscribed"), allowed_mentions=NO_MENTIONS
         )
+
+    @app_commands.command(name="search", description="Search every paper the bot has read")
+    @app_commands.describe(query='Words, "a phrase" or author:Name')
+    async def search(self, interaction: discord.Interaction, query: app_commands.Range[str, 1, 300]) -> None:
+        bot = self.bot
+        if bot.search is None:
+            await bot.notice(interaction, "search_bad", error="search is not available")
+            return
+        try:
+            hits = bot.search(query)
+        except BadQuery as err:
+            await bot.notice(interaction, "search_bad", error=str(err)[:300])
+            return
+        if not hits:
+            await bot.notice(interaction, "search_none", query=render.escape(render.one_line(query))[:200])
+            return
+        message = search_message(hits, query, bot.text)
+        kwargs: dict[str, Any] = {
+            "embeds": message.embeds,
+            "ephemeral": True,
+            "allowed_mentions": NO_MENTIONS,
+        }
+        view = make_view(message.buttons)
+        if view is not None:
+            kwargs["view"] = view
+        await interaction.response.send_message(**kwargs)
 
     @app_commands.command(name="follow", description="Rank papers matching these first in this channel")
     @app_commands.describe(terms='Words, "quoted phrases", author:Name')
@@ -326,7 +368,17 @@ class DigestGroup(app_commands.Group):
 
 
 class DigestBot(discord.Client):
-    def __init__(self, store: Store, service: DigestSource, options: BotOptions, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        store: Store,
+        service: DigestSource,
+        options: BotOptions,
+        limits: ChatLimits | None = None,
+        *,
+        questions: QuestionService | None = None,
+        search: Search | None = None,
+        **kwargs: Any,
+    ) -> None:
         # A text-only bot: discord.py's warnings about missing voice libraries are noise in its log.
         discord.VoiceClient.warn_nacl = False
         discord.VoiceClient.warn_dave = False
@@ -336,12 +388,16 @@ class DigestBot(discord.Client):
         self.store = store
         self.service = service
         self.options = options
+        self.limits = limits
+        self.questions = questions
+        self.search = search
+        self.max_question_chars = questions.max_chars if questions is not None else 500
         self.tree = app_commands.CommandTree(self)
         self.tree.add_command(DigestGroup(self))
         self.tree.on_error = self.on_command_error  # type: ignore[method-assign]
 
     async def setup_hook(self) -> None:
-        self.add_dynamic_items(BreakdownButton, RateButton, OverviewPick)
+        self.add_dynamic_items(BreakdownButton, RateButton, OverviewPick, AskButton)
 
     # -- helpers ------------------------------------------------------------------------------------
     def text(self, key: str, **values: Any) -> str:
@@ -378,10 +434,17 @@ class DigestBot(discord.Client):
     # -- answers ------------------------------------------------------------------------------------
     async def answer_digest(self, interaction: discord.Interaction, day: date, *, today: bool) -> None:
         categories = self.channel_categories(interaction)
+        if today and interaction.guild_id is not None and not self._today_allowed(interaction):
+            minutes = f"{self.limits.settings.today_cooldown_minutes:g}" if self.limits else "0"
+            await self.notice(interaction, "today_cooldown", minutes=minutes)
+            return
         await interaction.response.defer(thinking=True)  # a build can take minutes
         opts = self.options
         when = {"day": day.isoformat(), "at": opts.publish_at, "tz": opts.timezone}
         digest = self.service.get_digest(day, categories)
+        if digest is not None:
+            # Stored, but maybe still being summarized by a build: wait for it rather than show abstracts.
+            digest = await self.service.ensure_digest(day, categories)
         if digest is None and not opts.published(day):
             latest = self.service.latest_digest(categories, on_or_before=day, non_empty=True)
             if latest is None:
@@ -391,6 +454,15 @@ class DigestBot(discord.Client):
             await self.send_digest(interaction, latest, note)
             return
         if digest is None:
+            refused = self._on_demand_refusal(interaction)
+            if refused is not None:
+                nearest = self.service.nearest_digest(day, categories)
+                if nearest is None:
+                    await self.notice(interaction, "not_built_none", day=day.isoformat())
+                    return
+                note = self.text(refused, day=day.isoformat(), nearest=nearest.date.isoformat())
+                await self.send_digest(interaction, nearest, note)
+                return
             try:
                 digest = await self.service.ensure_digest(day, categories)
             except Exception:
@@ -406,6 +478,23 @@ class DigestBot(discord.Client):
             else:
                 note = self.text("nothing_yet", day=day.isoformat())
         await self.send_digest(interaction, digest, note)
+
+    def _today_allowed(self, interaction: discord.Interaction) -> bool:
+        if self.limits is None or interaction.channel_id is None:
+            return True
+        return self.limits.take_today_post(PLATFORM, str(interaction.channel_id), str(interaction.user.id))
+
+    def _on_demand_refusal(self, interaction: discord.Interaction) -> str | None:
+        """None if this member may have a never-built date built here now (and it is counted); else the
+        text key saying why not. Builds cost LLM calls and arXiv requests: managers only, a few a day."""
+        if self.limits is None:
+            return None
+        if interaction.guild_id is None or not interaction.permissions.manage_channels:
+            return "not_built_member"
+        channel = str(interaction.channel_id)
+        if not self.limits.take_on_demand_build(PLATFORM, channel, str(interaction.user.id)):
+            return "not_built_limit"
+        return None
 
     async def send_digest(self, interaction: discord.Interaction, digest: Digest, note: str | None) -> None:
         channel = str(interaction.channel_id)

@@ -1,8 +1,14 @@
 """The daily push: every active Discord subscription gets the digest once.
 
-The shared delivery log (store.delivered_parts / record_delivery) makes it idempotent: a part (the header
-or a paper's card) is recorded as soon as the message holding it is posted, so a push that is interrupted
-and run again sends only what is missing, and a second push sends nothing.
+Each message's parts (the header, or the cards packed into it) are claimed in the shared delivery log
+before it is posted and marked sent after (digest.delivery_log), so pushes running at once, or one
+after a crash halfway, post exactly what is missing. A message whose cards went out without their
+translation is edited in place by a later push once the store has them.
+
+Only Discord's own answers that the channel is gone for the bot (10003 Unknown Channel, 50001 Missing
+Access) deactivate the subscription; any other failure (a proxy's 403 page, a 5xx after discord.py's
+retries) is logged and the next push tries again. A message Discord refuses (400) goes out again as
+titles and links, so one bad paper never stops the digest.
 """
 
 from __future__ import annotations
@@ -14,12 +20,21 @@ from datetime import date, datetime
 import discord
 
 from adapters.discord import render
-from adapters.discord.app import PLATFORM, DigestSource, send
+from adapters.discord.app import PLATFORM, DigestSource, make_view, send
+from config.settings import ConfigError
+from digest.models import Digest
 from digest.ranking import ChatDigest
 from digest.schedule import seconds_until
 from digest.store import Store, Subscription
 
 log = logging.getLogger(__name__)
+
+# Discord's JSON error codes that mean this channel is gone for the bot.
+GONE_CODES = {10003, 50001}  # Unknown Channel, Missing Access
+
+
+def channel_gone(err: discord.HTTPException) -> bool:
+    return err.code in GONE_CODES
 
 
 async def push_digest(
@@ -28,13 +43,15 @@ async def push_digest(
     """Post the digest of `day` to every active subscribed channel that has not had it; return the
     number of messages posted. Sending starts at `start_at` (at once when None); channels go one at a
     time, in the order their cards become ready (service.ready_digest waits for a running build), each
-    ranked for the channel beforehand. A missing or forbidden channel is deactivated and skipped; 429s
-    are waited out by discord.py itself."""
+    ranked for the channel beforehand. 429s are waited out by discord.py itself."""
     sent = 0
 
     async def ready(sub: Subscription) -> tuple[Subscription, ChatDigest | None]:
         try:
             digest = await service.ready_digest(day, sub)
+        except ConfigError as err:  # e.g. a subscription past [limits]
+            log.warning("discord push: no digest for channel %s: %s", sub.chat_id, err)
+            return sub, None
         except Exception:
             log.exception("discord push: no digest of %s for %s", day, ",".join(sub.categories) or "default")
             return sub, None
@@ -61,32 +78,113 @@ async def push_digest(
 async def _push_channel(
     client: discord.Client, store: Store, service: DigestSource, sub: Subscription, mine: ChatDigest
 ) -> int:
-    sent = 0
-    digest = mine.digest
     try:
         channel = client.get_partial_messageable(int(sub.chat_id))
     except ValueError:
         store.deactivate(PLATFORM, sub.chat_id, "not a Discord channel id")
         return 0
-    delivered = store.delivered_parts(PLATFORM, sub.chat_id, digest.key)
-    for message in render.chat_digest_messages(mine, skip=delivered):
+    posted = await _post_missing(channel, store, sub, mine)
+    if posted is None:
+        return 0
+    await heal(channel, store, sub.chat_id, mine)
+    service.push_done(PLATFORM, sub.chat_id, mine.digest.key)
+    return posted
+
+
+async def _post_missing(channel, store: Store, sub: Subscription, mine: ChatDigest) -> int | None:
+    """Post what this channel has not had; the number of messages, or None when it stopped early."""
+    digest = mine.digest
+    deliveries = store.deliveries
+    items = {item.paper.base_id: item for item in digest.items}
+    done = deliveries.done_parts(PLATFORM, sub.chat_id, digest.key)
+    sent = 0
+    for message in render.chat_digest_messages(mine, skip=done):
+        if not deliveries.claim(PLATFORM, sub.chat_id, digest.key, message.parts):
+            continue  # another push has (or had) these parts
         try:
-            posted = await send(channel, message)
-        except (discord.NotFound, discord.Forbidden) as err:
-            reason = f"{err.status} {err.text or type(err).__name__}"[:200]
-            store.deactivate(PLATFORM, sub.chat_id, reason)
-            log.warning("discord push: channel %s deactivated: %s", sub.chat_id, reason)
-            break
+            posted, full = await _post(channel, message, digest)
         except discord.HTTPException as err:
-            # Anything else (5xx after discord.py's retries, a rejected payload): try again next push.
-            log.error(
-                "discord push: channel %s failed (%s %s); will retry", sub.chat_id, err.status, err.text
-            )
-            break
-        for part in message.parts:
-            store.record_delivery(PLATFORM, sub.chat_id, digest.key, part, posted.id)
+            deliveries.release(PLATFORM, sub.chat_id, digest.key, message.parts)
+            if channel_gone(err):
+                reason = f"{err.status} {err.code} {err.text or type(err).__name__}"[:200]
+                store.deactivate(PLATFORM, sub.chat_id, reason)
+                log.warning("discord push: channel %s deactivated: %s", sub.chat_id, reason)
+            else:
+                log.error(
+                    "discord push: channel %s failed (%s %s); will retry", sub.chat_id, err.status, err.text
+                )
+            return None
+        except BaseException:
+            deliveries.release(PLATFORM, sub.chat_id, digest.key, message.parts)
+            raise
+        if posted is None:
+            deliveries.mark_skipped(PLATFORM, sub.chat_id, digest.key, message.parts)
+            continue
+        translated = [
+            p for p in message.parts if full and (p not in items or render.has_translation(items[p]))
+        ]
+        deliveries.mark_sent(PLATFORM, sub.chat_id, digest.key, message.parts, posted.id, translated)
         sent += 1
-    else:
-        service.push_done(PLATFORM, sub.chat_id, digest.key)
-        log.info("discord push: channel %s has the digest %s", sub.chat_id, digest.key)
+    log.info("discord push: channel %s has the digest %s", sub.chat_id, digest.key)
     return sent
+
+
+async def _post(channel, message: render.OutMessage, digest: Digest) -> tuple[discord.Message | None, bool]:
+    """(the posted message, whether it holds the full cards); (None, False) when Discord refused even
+    the titles and links."""
+    try:
+        return await send(channel, message), True
+    except discord.HTTPException as err:
+        cards = [item for item in digest.items if item.paper.base_id in message.parts]
+        if err.status != 400 or not cards:
+            raise
+        log.error(
+            "discord: a message of cards was refused (%s %s); sending titles and links", err.code, err.text
+        )
+    minimal = render.OutMessage(
+        parts=list(message.parts), embeds=[render.minimal_embed(i.paper) for i in cards]
+    )
+    try:
+        return await send(channel, minimal), False
+    except discord.HTTPException as err:
+        if err.status != 400:
+            raise
+        log.error("discord: cards %s skipped: %s %s", ",".join(message.parts), err.code, err.text)
+        return None, False
+
+
+async def heal(channel, store: Store, chat_id: str, mine: ChatDigest) -> int:
+    """Edit the messages whose cards went out without a translation the store now has; the number of
+    messages edited."""
+    digest = mine.digest
+    deliveries = store.deliveries
+    items = {item.paper.base_id: item for item in digest.items}
+    stale: dict[str, list[str]] = {}
+    for part in deliveries.untranslated(PLATFORM, chat_id, digest.key):
+        if part.part in items and render.has_translation(items[part.part]):
+            stale.setdefault(part.message_id, []).append(part.part)
+    edited = 0
+    for message_id in stale:
+        parts = deliveries.parts_of_message(PLATFORM, chat_id, digest.key, message_id)
+        messages = render.pack(render.chat_card_blocks(mine, parts))
+        if len(messages) != 1:
+            log.warning("discord: message %s no longer fits once translated; left as it is", message_id)
+        else:
+            try:
+                await channel.get_partial_message(int(message_id)).edit(
+                    embeds=messages[0].embeds, view=make_view(messages[0].buttons)
+                )
+                edited += 1
+            except discord.HTTPException as err:
+                if err.status == 400 or err.code in (10008, 50005, *GONE_CODES):
+                    # refused, deleted, or not ours to edit: nothing left to heal there
+                    log.warning("discord: message %s not healed (%s %s)", message_id, err.code, err.text)
+                else:
+                    log.warning(
+                        "discord: healing in %s stopped (%s); the next push retries", chat_id, err.status
+                    )
+                    return edited
+        deliveries.mark_healed(PLATFORM, chat_id, digest.key, parts)
+    if edited:
+        log.info("discord: %d messages in channel %s healed with their translations", edited, chat_id)
+    return edited

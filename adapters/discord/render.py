@@ -6,6 +6,7 @@ here (at a sentence, with an ellipsis) and embeds are packed into messages by co
 
 from __future__ import annotations
 
+import logging
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
@@ -16,6 +17,8 @@ import discord
 from digest.markdown import empty_notice, header_lines
 from digest.models import Digest, DigestItem, Paper, Summary
 from digest.ranking import ChatDigest, Ranked, why_line
+
+log = logging.getLogger(__name__)
 
 # Discord's limits (https://discord.com/developers/docs/resources/message#embed-object-embed-limits).
 TITLE_MAX = 256
@@ -42,6 +45,10 @@ COLOR = 0xB31B1B  # arXiv red
 # old style (hep-th/9901001v2). The prefix keeps other bots' or forged ids apart.
 BREAKDOWN_PREFIX = "arxiv-digest:bd:"
 BREAKDOWN_TEMPLATE = r"arxiv-digest:bd:(?P<paper_id>[A-Za-z0-9./-]{1,80})"
+# The Ask button (opens a modal with one question field) and that modal.
+ASK_PREFIX = "arxiv-digest:ask:"
+ASK_TEMPLATE = r"arxiv-digest:ask:(?P<paper_id>[A-Za-z0-9./-]{1,80})"
+ASK_MODAL_PREFIX = "arxiv-digest:askq:"
 # 👍 / 👎 on a card: the vote and the paper are in the id, so presses work on any card ever posted.
 RATE_PREFIX = "arxiv-digest:rate:"
 RATE_TEMPLATE = r"arxiv-digest:rate:(?P<vote>up|down):(?P<paper_id>[A-Za-z0-9./-]{1,80})"
@@ -56,6 +63,7 @@ _LABELS = {
         "categories": "分类",
         "pdf": "PDF",
         "button": "详细解读",
+        "ask": "提问",
         "background": "1) 研究背景与问题",
         "method": "2) 方法",
         "results": "3) 结果",
@@ -64,7 +72,9 @@ _LABELS = {
         "more_authors": "等 {n} 人",
         "title": "arXiv Daily – {date}",
         "why": "为何排在这里",
-        "overview": "其余 {n} 篇（按与本频道的相关度排序）",
+        "all_muted": "本窗口的 {n} 篇论文都含有本频道屏蔽的词（`/digest interests` 可查看）。",
+        "overview": "其余 {n} 篇",
+        "overview_ranked": "其余 {n} 篇（按与本频道的相关度排序）",
         "overview_more": "其余论文（续）",
         "pick": "查看第 {first}–{last} 篇的详细解读…",
     },
@@ -73,6 +83,7 @@ _LABELS = {
         "categories": "Categories",
         "pdf": "PDF",
         "button": "Detailed breakdown",
+        "ask": "Ask",
         "background": "1) Background and problem",
         "method": "2) Method",
         "results": "3) Results",
@@ -81,7 +92,9 @@ _LABELS = {
         "more_authors": "and {n} more",
         "title": "arXiv Daily – {date}",
         "why": "Why here",
-        "overview": "{n} more papers, ranked for this channel",
+        "all_muted": "All {n} papers of this window mention a word this channel mutes (see `/digest interests`).",
+        "overview": "{n} more papers",
+        "overview_ranked": "{n} more papers, ranked for this channel",
         "overview_more": "More papers (continued)",
         "pick": "Breakdown of paper {first}–{last}…",
     },
@@ -224,13 +237,13 @@ def _safe_url(url: str) -> str | None:
     return url if re.fullmatch(r"https?://[^\s<>\"]{1,2000}", url) else None
 
 
-def header_embed(digest: Digest, note: str | None = None) -> discord.Embed:
-    """The seed's statistics (date, window in the configured timezone, fetched and shown counts), in the
-    same words as the archive's header."""
+def header_embed(digest: Digest, note: str | None = None, muted: int = 0) -> discord.Embed:
+    """The seed's statistics (date, window in the configured timezone, fetched and shown counts: shown
+    after the channel's mutes, of which there were `muted`), in the same words as the archive's header."""
     lab = labels(digest.language)
     lines = header_lines(digest)
     if not digest.items:
-        lines += ["", empty_notice(digest.language)]
+        lines += ["", lab["all_muted"].format(n=muted) if muted else empty_notice(digest.language)]
     if note:
         lines.insert(0, one_line(note) + "\n")
     embed = discord.Embed(
@@ -316,6 +329,15 @@ def breakdown_custom_id(paper: Paper) -> str:
     return custom_id
 
 
+def ask_custom_id(paper: Paper) -> str:
+    custom_id = ASK_PREFIX + paper.versioned_id
+    if len(ASK_MODAL_PREFIX + paper.versioned_id) > CUSTOM_ID_MAX or not re.fullmatch(
+        ASK_TEMPLATE, custom_id
+    ):
+        raise ValueError(f"paper id {paper.versioned_id!r} does not fit a custom_id")
+    return custom_id
+
+
 def rate_custom_id(paper: Paper, vote: str) -> str:
     custom_id = f"{RATE_PREFIX}{vote}:{paper.versioned_id}"
     if len(custom_id) > CUSTOM_ID_MAX or not re.fullmatch(RATE_TEMPLATE, custom_id):
@@ -332,7 +354,7 @@ def pack(
     max_chars: int = CHARS_PER_MESSAGE,
 ) -> list[OutMessage]:
     """Group (part, embed, buttons) blocks into messages in order, within the per-message limits: 10
-    embeds, 6000 characters, 25 buttons (eight cards of three; discord.py lays them out five a row,
+    embeds, 6000 characters, 25 buttons (six cards of four; discord.py lays them out five a row,
     and their labels carry the card's number)."""
     messages: list[OutMessage] = []
     current = OutMessage()
@@ -358,7 +380,7 @@ def pack(
 
 
 def card_buttons(paper: Paper, position: int, language: str, with_breakdown: bool = True) -> list[Button]:
-    """A card's row: the breakdown, 👍, 👎 (labels numbered, as several cards share a message)."""
+    """A card's row: the breakdown, 👍, 👎, Ask (labels numbered, as several cards share a message)."""
     lab = labels(language)
     row: list[Button] = []
     try:
@@ -366,6 +388,7 @@ def card_buttons(paper: Paper, position: int, language: str, with_breakdown: boo
             row.append(Button(label=f"{lab['button']} {position}", custom_id=breakdown_custom_id(paper)))
         row.append(Button(label=f"👍 {position}", custom_id=rate_custom_id(paper, "up")))
         row.append(Button(label=f"👎 {position}", custom_id=rate_custom_id(paper, "down")))
+        row.append(Button(label=f"{lab['ask']} {position}", custom_id=ask_custom_id(paper)))
     except ValueError:
         return []  # an id too long for a custom_id: a card without buttons rather than a refused post
     return row
@@ -379,15 +402,64 @@ def digest_messages(
     messages: list[OutMessage] = []
     if "header" not in skip:
         messages.append(OutMessage(parts=["header"], embeds=[header_embed(digest, note)]))
+    messages.extend(
+        pack(card_blocks(digest, [i.paper.base_id for i in digest.items if i.paper.base_id not in skip]))
+    )
+    return messages
+
+
+def card_blocks(digest: Digest, parts: Sequence[str]) -> list[Block]:
+    """(part, embed, buttons) for the cards of these parts, in the digest's order, numbered by their
+    position in the whole digest. A card that cannot be rendered becomes title and link (logged)."""
+    wanted = set(parts)
     total = len(digest.items)
     blocks: list[Block] = []
     for position, item in enumerate(digest.items, start=1):
-        if item.paper.base_id in skip:
+        if item.paper.base_id not in wanted:
             continue
-        embed = paper_embed(item, position, total, digest.language)
+        embed = embed_or_minimal(item, position, total, digest.language)
         blocks.append((item.paper.base_id, embed, card_buttons(item.paper, position, digest.language)))
-    messages.extend(pack(blocks))
-    return messages
+    return blocks
+
+
+def chat_card_blocks(chat: ChatDigest, parts: Sequence[str]) -> list[Block]:
+    """(part, embed, buttons) for the chat's cards among these parts, in its rank order, numbered by
+    their place in the chat's digest, each saying why it ranks there when the chat has interests."""
+    wanted = set(parts)
+    language = chat.digest.language
+    total = len(chat.ranked)
+    blocks: list[Block] = []
+    for position, entry in enumerate(chat.cards, start=1):
+        if entry.paper.base_id not in wanted:
+            continue
+        why = why_line(entry.why, language) if chat.personalised else ""
+        embed = embed_or_minimal(entry.item, position, total, language, why)
+        blocks.append((entry.paper.base_id, embed, card_buttons(entry.paper, position, language)))
+    return blocks
+
+
+def embed_or_minimal(
+    item: DigestItem, position: int, total: int, language: str, why: str = ""
+) -> discord.Embed:
+    try:
+        return paper_embed(item, position, total, language, why)
+    except Exception:  # hostile input must not stop everyone's digest
+        log.exception("discord: card of %s cannot be rendered; sending title and link", item.paper.base_id)
+        return minimal_embed(item.paper)
+
+
+def minimal_embed(paper: Paper) -> discord.Embed:
+    """A card that always renders: the title, linked to arXiv when the id makes a valid URL."""
+    title = (
+        cut(escape(one_line(paper.title)), TITLE_MAX)
+        or cut(one_line(paper.versioned_id), TITLE_MAX)
+        or "arXiv"
+    )
+    return discord.Embed(title=title, url=_safe_url(paper.abs_url), color=COLOR)
+
+
+def has_translation(item: DigestItem) -> bool:
+    return bool(item.summary and clean(item.summary.translation))
 
 
 def chat_digest_messages(
@@ -400,17 +472,10 @@ def chat_digest_messages(
     language = digest.language
     messages: list[OutMessage] = []
     if "header" not in skip:
-        messages.append(OutMessage(parts=["header"], embeds=[header_embed(digest, note)]))
-    total = len(chat.ranked)
-    blocks: list[Block] = []
-    for position, entry in enumerate(chat.cards, start=1):
-        if entry.paper.base_id in skip:
-            continue
-        why = why_line(entry.why, language) if chat.personalised else ""
-        embed = paper_embed(entry.item, position, total, language, why)
-        blocks.append((entry.paper.base_id, embed, card_buttons(entry.paper, position, language)))
-    messages.extend(pack(blocks))
-    overview = overview_messages(list(chat.overview), len(chat.cards) + 1, language)
+        messages.append(OutMessage(parts=["header"], embeds=[header_embed(digest, note, chat.muted)]))
+    cards = [entry.paper.base_id for entry in chat.cards if entry.paper.base_id not in skip]
+    messages.extend(pack(chat_card_blocks(chat, cards)))
+    overview = overview_messages(list(chat.overview), len(chat.cards) + 1, language, chat.personalised)
     for n, message in enumerate(overview, start=1):
         part = f"overview:{n}"
         if part not in skip:
@@ -431,14 +496,16 @@ def _option_label(number: int, paper: Paper) -> str:
     return cut(f"{number}. {one_line(paper.title) or paper.versioned_id}", OPTION_LABEL_MAX)
 
 
-def overview_messages(entries: list[Ranked], first_number: int, language: str) -> list[OutMessage]:
+def overview_messages(
+    entries: list[Ranked], first_number: int, language: str, ranked: bool = False
+) -> list[OutMessage]:
     """The papers past the cards as a numbered list of title links, ranked, in as few messages as
     Discord allows (4096 characters an embed, 6000 a message, 10 embeds), each message with select
     menus (25 options each, one per action row) that open a listed paper's breakdown."""
     if not entries:
         return []
     lab = labels(language)
-    title = cut(lab["overview"].format(n=len(entries)), TITLE_MAX)
+    title = cut(lab["overview_ranked" if ranked else "overview"].format(n=len(entries)), TITLE_MAX)
     messages: list[OutMessage] = []
     lines: list[str] = []
     chunk: list[tuple[int, Paper]] = []
@@ -516,4 +583,4 @@ def breakdown_embeds(paper: Paper, summary: Summary | None, language: str) -> li
         embeds[0].title = title
         embeds[0].url = url
         embeds[-1].set_footer(text=f"arXiv:{paper.versioned_id}")
-    return [m.embeds for m in pack(("", e, None) for e in embeds)]
+    return [m.embeds for m in pack(("", e, ()) for e in embeds)]

@@ -13,8 +13,11 @@ from datetime import date, datetime
 import discord
 
 from adapters.discord.app import PLATFORM, BotOptions, DigestBot, DigestSource
+from adapters.discord.asking import Search
 from adapters.discord.push import push_digest
 from config.settings import ConfigError
+from digest.limits import ChatLimits
+from digest.questions import QuestionService
 from digest.store import Store
 
 log = logging.getLogger(__name__)
@@ -27,8 +30,20 @@ def commands_hash(payload: list[dict]) -> str:
 class DiscordRuntime:
     name = PLATFORM
 
-    def __init__(self, token: str, store: Store, service: DigestSource, options: BotOptions) -> None:
+    def __init__(
+        self,
+        token: str,
+        store: Store,
+        service: DigestSource,
+        options: BotOptions,
+        limits: ChatLimits | None = None,
+        questions: QuestionService | None = None,
+        search: Search | None = None,
+    ) -> None:
         self._token = token
+        self.limits = limits
+        self.questions = questions
+        self.search = search
         self.store = store
         self.service = service
         self.options = options
@@ -38,7 +53,14 @@ class DiscordRuntime:
     async def start(self, receive: bool = True) -> None:
         """Log in over REST. With receive=True also sync the commands (if changed) and connect to the
         gateway in the background; without it (a one-off push) no gateway connection is made."""
-        self.client = DigestBot(self.store, self.service, self.options)
+        self.client = DigestBot(
+            self.store,
+            self.service,
+            self.options,
+            self.limits,
+            questions=self.questions,
+            search=self.search,
+        )
         try:
             await self.client.login(self._token)
         except discord.LoginFailure:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+from html import escape
 
 from telegram import Chat, ChatMember, Update
 from telegram import Message as TgMessage
@@ -25,7 +26,10 @@ from telegram.ext import (
 
 from adapters.telegram.buttons import HIDE, RATINGS, deep_link, parse_callback, parse_start_payload
 from adapters.telegram.ports import MAX_CARDS_LIMIT, PLATFORM, BotOptions, DigestSource
+from adapters.telegram.push import chat_gone
 from adapters.telegram.render import (
+    Message,
+    cut_plain,
     render_breakdown_messages,
     render_card,
     render_chat_digest,
@@ -36,6 +40,7 @@ from adapters.telegram.sending import edit, send
 from adapters.telegram.texts import text
 from config.settings import ConfigError, check_categories
 from digest.interests import FOLLOW, MUTE, InterestError, parse_terms
+from digest.limits import ChatLimits
 from digest.models import DigestItem
 from digest.store import Store
 
@@ -57,8 +62,11 @@ def parse_categories(args: list[str]) -> list[str]:
 
 
 class TelegramHandlers:
-    def __init__(self, store: Store, service: DigestSource, options: BotOptions):
+    def __init__(
+        self, store: Store, service: DigestSource, options: BotOptions, limits: ChatLimits | None = None
+    ):
         self.store, self.service, self.options = store, service, options
+        self.limits = limits
 
     def register(self, application: Application) -> None:
         def command(names: str | list[str], callback) -> CommandHandler:
@@ -83,7 +91,7 @@ class TelegramHandlers:
         chat = update.effective_chat
         if chat is None:
             return
-        await context.bot.send_message(chat.id, text)
+        await context.bot.send_message(chat.id, cut_plain(text))
 
     async def _may_change(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
         chat, message = update.effective_chat, update.effective_message
@@ -136,8 +144,12 @@ class TelegramHandlers:
                 )
                 return
             paper, summary = found
-            for message in render_breakdown_messages(paper, summary, self.options.language):
-                await send(context.bot, chat.id, message)
+            messages = render_breakdown_messages(paper, summary, self.options.language)
+            if self.options.asking:  # a channel's reader asks here, by replying to the breakdown
+                messages.append(Message(escape(self.t("ask_hint"))))
+            for message in messages:
+                sent = await send(context.bot, chat.id, message)
+                self.store.remember_message(PLATFORM, chat.id, sent.message_id, paper.versioned_id)
             return
         await self._reply(update, context, self.t("help"))
 
@@ -156,6 +168,11 @@ class TelegramHandlers:
         if not categories:
             existing = self.store.get_subscription(PLATFORM, str(chat.id))
             categories = list(existing.categories if existing else self.options.categories)
+        refusal = self.limits.check_subscription(PLATFORM, str(chat.id), categories) if self.limits else None
+        if refusal is not None:
+            log.info("telegram chat %s: /subscribe refused (%s)", chat.id, refusal.reason)
+            await self._reply(update, context, self.t(refusal.reason, limit=refusal.limit))
+            return
         self.store.subscribe(PLATFORM, str(chat.id), categories, _chat_title(chat))
         log.info("telegram chat %s (%s) subscribed to %s", chat.id, chat.type, ",".join(categories))
         await self._reply(update, context, self.t("subscribed", what=self._describe(categories)))
@@ -275,6 +292,9 @@ class TelegramHandlers:
         chat = update.effective_chat
         if chat is None:
             return
+        if chat.type != ChatType.PRIVATE and not self._today_allowed(chat):
+            await self._note_privately(update, context, self.t("today_cooldown", minutes=self._cooldown()))
+            return
         subscription = self.store.get_subscription(PLATFORM, str(chat.id))
         categories = list(subscription.categories if subscription else self.options.categories)
         today = self.options.today()
@@ -284,8 +304,29 @@ class TelegramHandlers:
             await self._reply(update, context, self.t("no_digest", categories=", ".join(categories)))
             return
         mine = await self.service.chat_digest(digest, PLATFORM, str(chat.id))
-        for _part, message in render_chat_digest(mine, context.bot.username):
-            await send(context.bot, chat.id, message)
+        papers = {item.paper.base_id: item.paper.versioned_id for item in digest.items}
+        for part, message in render_chat_digest(mine, context.bot.username):
+            sent = await send(context.bot, chat.id, message)
+            if part in papers:  # a card: a reply to it asks its paper
+                self.store.remember_message(PLATFORM, chat.id, sent.message_id, papers[part])
+
+    def _cooldown(self) -> str:
+        return f"{self.limits.settings.today_cooldown_minutes:g}" if self.limits else "0"
+
+    def _today_allowed(self, chat: Chat) -> bool:
+        """A group or channel gets the digest posted at most once per today_cooldown_minutes."""
+        return self.limits is None or self.limits.take_today_post(PLATFORM, str(chat.id))
+
+    async def _note_privately(self, update: Update, context: ContextTypes.DEFAULT_TYPE, note: str) -> None:
+        """Tell the asker, not the whole group; a user who never started the bot cannot be told."""
+        user = update.effective_user
+        if user is None or user.is_bot:
+            log.info("telegram: %s", note)
+            return
+        try:
+            await context.bot.send_message(user.id, cut_plain(note))
+        except (Forbidden, BadRequest) as err:
+            log.info("telegram: could not tell user %s privately (%s)", user.id, err.message)
 
     # -- the card's buttons --------------------------------------------------------------------
     async def button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -327,7 +368,8 @@ class TelegramHandlers:
                 await query.answer()
                 return
             for part in render_breakdown_messages(paper, summary, language):
-                await send(context.bot, message.chat.id, part, reply_to=message.message_id)
+                sent = await send(context.bot, message.chat.id, part, reply_to=message.message_id)
+                self.store.remember_message(PLATFORM, message.chat.id, sent.message_id, paper.versioned_id)
             await query.answer()
         except RetryAfter:
             await query.answer(self.t("busy"))
@@ -373,10 +415,16 @@ class TelegramHandlers:
 
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         err = context.error
-        if isinstance(err, Forbidden) and isinstance(update, Update) and update.effective_chat is not None:
+        if (
+            isinstance(err, TelegramError)
+            and chat_gone(err)
+            and isinstance(update, Update)
+            and update.effective_chat is not None
+        ):
             chat_id = str(update.effective_chat.id)
-            if self.store.deactivate(PLATFORM, chat_id, f"403 on send: {err.message}"):
-                log.warning("telegram chat %s deactivated: 403 %s", chat_id, err.message)
+            reason = f"{403 if isinstance(err, Forbidden) else 400} on send: {err.message}"
+            if self.store.deactivate(PLATFORM, chat_id, reason):
+                log.warning("telegram chat %s deactivated: %s", chat_id, reason)
             return
         if isinstance(err, TelegramError):
             log.warning("telegram update failed: %s", err)

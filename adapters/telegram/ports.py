@@ -34,6 +34,7 @@ class BotOptions:
     language: str = "zh"
     timezone: str = "Asia/Shanghai"
     publish_at: str = "09:30"
+    asking: bool = False  # questions to papers are answered (an LLM is configured)
 
     def today(self) -> date:
         return datetime.now(ZoneInfo(self.timezone)).date()

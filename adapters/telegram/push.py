@@ -1,12 +1,15 @@
 """The daily push: the digest of its own categories to every active subscriber, each part once.
 
-Idempotent through the shared delivery log: a part is recorded right after Telegram accepted it, and a
-push skips recorded parts, so a second push, or one after a crash halfway, sends exactly what is missing.
-Pacing is PTB's AIORateLimiter (set up by the wiring): it queues sends under Telegram's limits and
-retries a 429 after its retry_after; whatever 429 still gets through is waited out here.
+Each part (the header, a card) is claimed in the shared delivery log before it is sent and marked sent
+after (digest.delivery_log), so pushes running at once, or one after a crash halfway, send exactly
+what is missing. A card that went out without its translation is edited in place by a later push once
+the store has it. Pacing is PTB's AIORateLimiter (set up by the wiring): it queues sends under
+Telegram's limits and retries a 429 after its retry_after; whatever 429 still gets through is waited
+out here.
 
-A 403 (bot kicked, or blocked by the user) deactivates the subscription; any other failure leaves it
-active and stops that chat for this push only (it resumes from the log next time), keeping cards in order.
+Only Telegram's own answers that a chat is gone (blocked, kicked, deactivated, not found) deactivate
+the subscription; any other failure leaves it active and stops that chat for this push only (it resumes
+from the log next time), keeping cards in order. A card Telegram refuses goes out as title and link.
 """
 
 from __future__ import annotations
@@ -17,12 +20,20 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
 from telegram import Bot
-from telegram.error import ChatMigrated, Forbidden, RetryAfter, TelegramError
+from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
 
 from adapters.telegram.ports import PLATFORM, DigestSource
-from adapters.telegram.render import Message, render_chat_digest
-from adapters.telegram.sending import send
+from adapters.telegram.render import (
+    Message,
+    has_translation,
+    render_card,
+    render_chat_digest,
+    render_minimal_card,
+)
+from adapters.telegram.sending import edit, send
+from config.settings import ConfigError
 from digest.models import Digest
+from digest.ranking import ChatDigest, why_line
 from digest.schedule import seconds_until
 from digest.store import Store, Subscription
 
@@ -44,6 +55,23 @@ class PushReport:
     failed: list[str] = field(default_factory=list)  # chat ids that stopped early (retried next push)
     deactivated: list[str] = field(default_factory=list)
     rate_limited: int = 0  # 429s that reached this code (after the rate limiter's own retries)
+    healed: int = 0  # cards sent without their translation, edited in place since
+
+
+# Telegram's own answers that mean the chat is gone for this bot. Anything else (a proxy's 403 page,
+# "not enough rights", a 5xx) keeps the subscription: the next push tries again.
+GONE_ANSWERS = (
+    "bot was blocked by the user",
+    "bot was kicked",
+    "user is deactivated",
+    "chat not found",
+    "bot is not a member of the",
+    "group chat was deactivated",
+)
+
+
+def chat_gone(err: TelegramError) -> bool:
+    return isinstance(err, Forbidden | BadRequest) and any(a in err.message.lower() for a in GONE_ANSWERS)
 
 
 async def send_paced(bot: Bot, chat_id: int | str, message: Message, report: PushReport | None = None):
@@ -78,6 +106,10 @@ class Pusher:
             # Waits for the chat's own cards outside the gate, so chats that are ready go first.
             try:
                 digest = await self.service.ready_digest(day, subscription)
+            except ConfigError as err:  # e.g. a subscription past [limits]
+                log.warning("telegram push: no digest for chat %s: %s", chat_id, err)
+                report.failed.append(chat_id)
+                return
             except Exception:
                 log.exception(
                     "telegram push: no digest for chat %s (%s)", chat_id, ",".join(subscription.categories)
@@ -85,7 +117,7 @@ class Pusher:
                 report.failed.append(chat_id)
                 return
             try:
-                parts = await self._prepare(digest, chat_id)
+                mine, parts = await self._prepare(digest, chat_id)
             except Exception:
                 log.exception("telegram push: could not rank the digest for chat %s", chat_id)
                 report.failed.append(chat_id)
@@ -93,54 +125,133 @@ class Pusher:
             if start_at is not None:
                 await asyncio.sleep(seconds_until(start_at))
             async with gate:
-                await self._push_chat(subscription, digest, parts, report)
+                await self._push_chat(subscription, digest, mine, parts, report)
 
         await asyncio.gather(*(one(s) for s in subscriptions))
         log.info(
-            "telegram push %s: %d messages to %d chats; %d stopped early, %d deactivated",
+            "telegram push %s: %d messages to %d chats; %d cards healed; %d stopped early, %d deactivated",
             day,
             report.sent,
             report.chats_done,
+            report.healed,
             len(report.failed),
             len(report.deactivated),
         )
         return report
 
-    async def _prepare(self, digest: Digest, chat_id: str) -> list[tuple[str, Message]]:
-        """The chat's messages: the digest ranked and cut for it, rendered."""
+    async def _prepare(self, digest: Digest, chat_id: str) -> tuple[ChatDigest, list[tuple[str, Message]]]:
+        """The digest ranked and cut for the chat, and its messages, rendered."""
         mine = await self.service.chat_digest(digest, PLATFORM, chat_id, for_push=True)
-        return render_chat_digest(mine, self.bot.username)
+        return mine, render_chat_digest(mine, self.bot.username)
 
     async def _push_chat(
-        self, subscription: Subscription, digest: Digest, parts: list[tuple[str, Message]], report: PushReport
+        self,
+        subscription: Subscription,
+        digest: Digest,
+        mine: ChatDigest,
+        parts: list[tuple[str, Message]],
+        report: PushReport,
     ) -> None:
         chat_id = subscription.chat_id
-        done = self.store.delivered_parts(PLATFORM, chat_id, digest.key)
+        deliveries = self.store.deliveries
+        items = {item.paper.base_id: item for item in digest.items}
+        whys = (
+            {entry.paper.base_id: why_line(entry.why, digest.language) for entry in mine.cards}
+            if mine.personalised
+            else {}
+        )
+        done = deliveries.done_parts(PLATFORM, chat_id, digest.key)
         for part, message in parts:
             if part in done:
                 continue
+            # Claimed before it is sent: a push running beside this one skips it.
+            if not deliveries.claim(PLATFORM, chat_id, digest.key, [part]):
+                continue
             try:
-                sent = await send_paced(self.bot, int(chat_id), message, report)
+                sent = await self._send_part(chat_id, part, message, items, report)
             except ChatMigrated as err:
+                deliveries.release(PLATFORM, chat_id, digest.key, [part])
                 # a group became a supergroup: same members, new id; follow it and go on there
                 new_id = str(err.new_chat_id)
                 self.store.subscribe(PLATFORM, new_id, subscription.categories, subscription.title)
                 self.store.deactivate(PLATFORM, chat_id, f"migrated to supergroup {new_id}")
                 log.info("telegram chat %s became supergroup %s; subscription moved", chat_id, new_id)
                 moved = replace(subscription, chat_id=new_id)
-                await self._push_chat(moved, digest, await self._prepare(digest, new_id), report)
-                return
-            except Forbidden as err:
-                reason = f"403 on send: {err.message}"
-                if self.store.deactivate(PLATFORM, chat_id, reason):
-                    log.warning("telegram chat %s deactivated: %s", chat_id, reason)
-                report.deactivated.append(chat_id)
+                await self._push_chat(moved, digest, *await self._prepare(digest, new_id), report)
                 return
             except TelegramError as err:
-                log.error("telegram push to chat %s stopped at %s: %s", chat_id, part, err)
-                report.failed.append(chat_id)
+                deliveries.release(PLATFORM, chat_id, digest.key, [part])
+                if chat_gone(err):
+                    reason = f"{403 if isinstance(err, Forbidden) else 400} on send: {err.message}"
+                    if self.store.deactivate(PLATFORM, chat_id, reason):
+                        log.warning("telegram chat %s deactivated: %s", chat_id, reason)
+                    report.deactivated.append(chat_id)
+                else:
+                    # Not Telegram saying the chat is gone (a proxy's 403, a 5xx, a timeout): the
+                    # subscription stays and the next push resumes here, keeping the cards in order.
+                    log.error("telegram push to chat %s stopped at %s: %s", chat_id, part, err)
+                    report.failed.append(chat_id)
                 return
-            self.store.record_delivery(PLATFORM, chat_id, digest.key, part, sent.message_id)
+            except BaseException:
+                deliveries.release(PLATFORM, chat_id, digest.key, [part])
+                raise
+            if sent is None:
+                deliveries.mark_skipped(PLATFORM, chat_id, digest.key, [part])
+                continue
+            message_id, translated = sent
+            item = items.get(part)
+            full = translated and (item is None or has_translation(item))
+            deliveries.mark_sent(PLATFORM, chat_id, digest.key, [part], message_id, [part] if full else [])
+            if item is not None:  # a card: a reader's reply to it asks its paper
+                self.store.remember_message(PLATFORM, chat_id, message_id, item.paper.versioned_id)
             report.sent += 1
+        await self._heal(chat_id, digest, whys, report)
         self.service.push_done(PLATFORM, chat_id, digest.key)
         report.chats_done += 1
+
+    async def _send_part(
+        self, chat_id: str, part: str, message: Message, items: dict, report: PushReport
+    ) -> tuple[int, bool] | None:
+        """Send one part: (message id, whether it is the full card), or None when Telegram refused
+        even the minimal card for it (logged; the rest of the digest still goes out)."""
+        try:
+            sent = await send_paced(self.bot, int(chat_id), message, report)
+            return sent.message_id, True
+        except BadRequest as err:
+            item = items.get(part)
+            if chat_gone(err) or item is None:
+                raise
+            log.error(
+                "telegram push: card %s refused in chat %s (%s); sending title and link", part, chat_id, err
+            )
+        try:
+            sent = await send_paced(self.bot, int(chat_id), render_minimal_card(item.paper), report)
+            return sent.message_id, False
+        except BadRequest as err:
+            if chat_gone(err):
+                raise
+            log.error("telegram push: card %s skipped in chat %s: %s", part, chat_id, err)
+            return None
+
+    async def _heal(self, chat_id: str, digest: Digest, whys: dict[str, str], report: PushReport) -> None:
+        """Edit the cards this chat got without a translation that the store now has."""
+        deliveries = self.store.deliveries
+        items = {item.paper.base_id: item for item in digest.items}
+        for sent in deliveries.untranslated(PLATFORM, chat_id, digest.key):
+            item = items.get(sent.part)
+            if item is None or not has_translation(item):
+                continue
+            try:
+                card = render_card(item, digest.language, whys.get(sent.part, ""))
+                await edit(self.bot, int(chat_id), int(sent.message_id), card)
+            except ValueError:
+                continue  # the full card cannot be rendered: the minimal one stays
+            except BadRequest as err:
+                if "not modified" not in err.message.lower():
+                    # gone, or too old to edit: nothing left to heal there
+                    log.warning("telegram: card %s in chat %s not healed: %s", sent.part, chat_id, err)
+            except TelegramError as err:
+                log.warning("telegram: healing in chat %s stopped (%s); the next push retries", chat_id, err)
+                return
+            deliveries.mark_healed(PLATFORM, chat_id, digest.key, [sent.part])
+            report.healed += 1

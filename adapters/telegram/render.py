@@ -8,6 +8,7 @@ text after parsing), so a message that passes here always passes there.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -18,6 +19,8 @@ from adapters.telegram.buttons import HIDE, RATE_DOWN, RATE_UP, SHOW, callback_d
 from adapters.telegram.markdown_html import markdown_to_html
 from digest.models import Digest, DigestItem, Paper, Summary
 from digest.ranking import ChatDigest, Ranked, why_line
+
+log = logging.getLogger(__name__)
 
 MAX_MESSAGE = 4096
 MAX_TITLE = 400  # characters of a title shown on a card
@@ -38,13 +41,15 @@ _LABELS = {
         "window": "时间窗口（锚点 {anchor} {tz}）：{start} — {end}",
         "counts": "抓取总数：{fetched} 篇 | 本页显示：{shown} 篇（去重/过滤后）",
         "empty": "本窗口内没有新论文。",
+        "all_muted": "本窗口的 {n} 篇论文都含有本聊天屏蔽的词（/interests 可查看）。",
         "authors_more": "等 {n} 位作者",
         "breakdown": "📖 详细解读",
         "collapse": "🔼 收起",
         "sections": ("背景", "方法", "结果"),
         "no_breakdown": "这篇论文暂无详细解读。",
         "continued": "（续）",
-        "overview": "其余 {n} 篇，按与本聊天的相关度排序（📖 查看解读）：",
+        "overview": "其余 {n} 篇（📖 查看解读）：",
+        "overview_ranked": "其余 {n} 篇，按与本聊天的相关度排序（📖 查看解读）：",
         "overview_more": "其余论文（续）：",
     },
     "en": {
@@ -52,13 +57,15 @@ _LABELS = {
         "window": "Window (anchor {anchor} {tz}): {start} — {end}",
         "counts": "Fetched: {fetched} | Shown: {shown} (after dedup/filters)",
         "empty": "No new papers in this window.",
+        "all_muted": "All {n} papers of this window mention a word this chat mutes (see /interests).",
         "authors_more": "{n} authors in all",
         "breakdown": "📖 Detailed breakdown",
         "collapse": "🔼 Collapse",
         "sections": ("Background", "Method", "Results"),
         "no_breakdown": "No detailed breakdown for this paper yet.",
         "continued": "(continued)",
-        "overview": "{n} more papers, ranked for this chat (📖: the breakdown):",
+        "overview": "{n} more papers (📖: the breakdown):",
+        "overview_ranked": "{n} more papers, ranked for this chat (📖: the breakdown):",
         "overview_more": "More papers (continued):",
     },
 }
@@ -113,6 +120,15 @@ def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
+def cut_plain(text: str, limit: int = MAX_MESSAGE) -> str:
+    """A plain-text reply cut to fit one message (an over-long command's echo, an error listing)."""
+    if tg_len(text) <= limit:
+        return text
+    while tg_len(text) > limit - 1:
+        text = text[: max(0, len(text) - max(1, (tg_len(text) - limit + 1)))]
+    return text.rstrip() + "…"
+
+
 def fit(render: Callable[[str], str], text: str, limit: int = MAX_MESSAGE) -> str:
     """render(text) if it fits in `limit`; else render() of the longest prefix of text (plus '…') that
     does. Only a rendered result that was measured is ever returned."""
@@ -136,8 +152,9 @@ def fit(render: Callable[[str], str], text: str, limit: int = MAX_MESSAGE) -> st
 # -- header -----------------------------------------------------------------------------------
 
 
-def render_header(digest: Digest) -> Message:
-    """The seed's statistics: date, categories, window (in the configured timezone), fetched and shown."""
+def render_header(digest: Digest, muted: int = 0) -> Message:
+    """The seed's statistics: date, categories, window (in the configured timezone), fetched and shown
+    (after the chat's mutes, of which there were `muted`)."""
     words = labels(digest.language)
     window = digest.window
     zone = ZoneInfo(window.timezone)
@@ -156,7 +173,7 @@ def render_header(digest: Digest) -> Message:
         escape(words["counts"].format(fetched=digest.fetched, shown=digest.shown)),
     ]
     if not digest.items:
-        lines += ["", escape(words["empty"])]
+        lines += ["", escape(words["all_muted"].format(n=muted) if muted else words["empty"])]
     return Message("\n".join(lines))
 
 
@@ -218,6 +235,21 @@ def render_card(item: DigestItem, language: str, why: str = "") -> Message:
     return Message(text, card_buttons(item, language))
 
 
+def render_minimal_card(paper: Paper) -> Message:
+    """A card that always renders: the title linked to arXiv. For a paper whose full card cannot be
+    made (an id no button accepts, a head too long to fit), so one bad paper never stops a push."""
+    title = escape(_clip(_plain(paper.title), MAX_TITLE), quote=False) or escape(paper.versioned_id)
+    return Message(f'<b><a href="{escape(paper.abs_url)}">{title}</a></b>')
+
+
+def render_card_or_minimal(item: DigestItem, language: str, why: str = "") -> Message:
+    try:
+        return render_card(item, language, why)
+    except ValueError:
+        log.warning("paper %s: its card cannot be rendered; sending title and link only", item.paper.base_id)
+        return render_minimal_card(item.paper)
+
+
 def why_of_card(plain_text: str) -> str:
     """The why-line of a card as Telegram returns its text (plain), so that expanding or collapsing the
     card keeps it; '' when the card has none."""
@@ -230,8 +262,13 @@ def why_of_card(plain_text: str) -> str:
 def render_digest(digest: Digest) -> list[tuple[str, Message]]:
     """The digest as built, every paper a card (a chat without interests, within its card count)."""
     parts = [("header", render_header(digest))]
-    parts += [(item.paper.base_id, render_card(item, digest.language)) for item in digest.items]
+    parts += [(item.paper.base_id, render_card_or_minimal(item, digest.language)) for item in digest.items]
     return parts
+
+
+def has_translation(item: DigestItem) -> bool:
+    """Whether the item's card shows the translation (else the original abstract, healed later)."""
+    return bool(item.summary and item.summary.translation.strip())
 
 
 def render_chat_digest(chat: ChatDigest, bot_username: str) -> list[tuple[str, Message]]:
@@ -239,11 +276,13 @@ def render_chat_digest(chat: ChatDigest, bot_username: str) -> list[tuple[str, M
     header (the chat's own counts), its cards in rank order, then the overview of the rest."""
     digest = chat.digest
     language = digest.language
-    parts = [("header", render_header(digest))]
+    parts = [("header", render_header(digest, chat.muted))]
     for entry in chat.cards:
         why = why_line(entry.why, language) if chat.personalised else ""
-        parts.append((entry.paper.base_id, render_card(entry.item, language, why)))
-    overview = render_overview(chat.overview, len(chat.cards) + 1, language, bot_username)
+        parts.append((entry.paper.base_id, render_card_or_minimal(entry.item, language, why)))
+    overview = render_overview(
+        chat.overview, len(chat.cards) + 1, language, bot_username, ranked=chat.personalised
+    )
     parts += [(f"overview:{n}", message) for n, message in enumerate(overview, start=1)]
     return parts
 
@@ -261,7 +300,11 @@ def _overview_line(number: int, paper: Paper, bot_username: str) -> tuple[str, s
 
 
 def render_overview(
-    entries: tuple[Ranked, ...] | list[Ranked], first_number: int, language: str, bot_username: str
+    entries: tuple[Ranked, ...] | list[Ranked],
+    first_number: int,
+    language: str,
+    bot_username: str,
+    ranked: bool = False,
 ) -> list[Message]:
     """The papers past the cards as numbered title links, ranked, packed into as few messages as
     Telegram's 4096 characters (as it counts them, after parsing) and MAX_OVERVIEW_ITEMS allow."""
@@ -269,7 +312,7 @@ def render_overview(
         return []
     words = labels(language)
     messages: list[Message] = []
-    lead = words["overview"].format(n=len(entries))
+    lead = words["overview_ranked" if ranked else "overview"].format(n=len(entries))
     html_lines, visible = [f"<b>{escape(lead)}</b>"], tg_len(lead)
     raw, items = len(html_lines[0]), 0
     for number, entry in enumerate(entries, start=first_number):

@@ -103,6 +103,7 @@ class FakeArxiv:
     fail_next: list[int] = field(default_factory=list)  # statuses to answer the next requests with
     requests: list[dict[str, str]] = field(default_factory=list)
     fulltext: dict[str, tuple[str, bytes]] = field(default_factory=dict)  # "/html/<id>" -> (type, body)
+    fulltext_requests: list[str] = field(default_factory=list)  # paths asked for, in order
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def add(self, *entries: Entry) -> None:
@@ -133,6 +134,8 @@ class FakeArxiv:
         return app
 
     async def _fulltext(self, request: web.Request) -> web.Response:
+        with self._lock:
+            self.fulltext_requests.append(request.path)
         found = self.fulltext.get(request.path)
         if found is None:
             return web.Response(status=404, text="not found")

@@ -151,6 +151,65 @@ def check_message(payload: dict) -> list[str]:
     return problems
 
 
+def check_modal(data: dict) -> list[str]:
+    """A MODAL interaction response (type 9), as Discord validates it."""
+    problems: list[str] = []
+    if not 1 <= len(data.get("custom_id") or "") <= 100:
+        problems.append("modal custom_id empty or longer than 100")
+    if not 1 <= len(data.get("title") or "") <= 45:
+        problems.append("modal title empty or longer than 45")
+    components = data.get("components") or []
+    if not 1 <= len(components) <= 5:
+        problems.append(f"modal with {len(components)} components (1 to 5)")
+    inputs: list[dict] = []
+    for component in components:
+        kind = component.get("type")
+        if kind == 1:  # the older form: an action row holding one text input, labelled itself
+            children = component.get("components") or []
+            if len(children) != 1 or children[0].get("type") != 4:
+                problems.append("a modal action row must hold exactly one text input")
+                continue
+            if not 1 <= len(children[0].get("label") or "") <= 45:
+                problems.append("text input label empty or longer than 45")
+            inputs.append(children[0])
+        elif kind == 18:  # a label component wrapping the text input
+            if not 1 <= len(component.get("label") or "") <= 45:
+                problems.append("label component text empty or longer than 45")
+            child = component.get("component") or {}
+            if child.get("type") != 4:
+                problems.append("a label in this modal must wrap a text input")
+                continue
+            if child.get("label"):  # null, as discord.py sends it, is no label
+                problems.append("a text input inside a label component cannot have its own label")
+            inputs.append(child)
+        elif kind != 10:
+            problems.append(f"component type {kind!r} is not allowed in a modal")
+    for field_ in inputs:
+        if not 1 <= len(field_.get("custom_id") or "") <= 100:
+            problems.append("text input custom_id empty or longer than 100")
+        if field_.get("style") not in (1, 2):
+            problems.append(f"text input style {field_.get('style')!r}")
+        low, high = field_.get("min_length", 0), field_.get("max_length", 4000)
+        if not (0 <= low <= 4000 and 1 <= high <= 4000 and low <= high):
+            problems.append(f"text input lengths {low}..{high}")
+        if len(field_.get("placeholder") or "") > 100:
+            problems.append("text input placeholder longer than 100")
+    ids = [f.get("custom_id") for f in inputs]
+    if len(ids) != len(set(ids)):
+        problems.append("duplicate custom_id in the modal")
+    return problems
+
+
+def modal_inputs(modal: dict) -> list[dict]:
+    out = []
+    for component in modal.get("components") or []:
+        if component.get("type") == 1:
+            out.extend(c for c in component.get("components") or [] if c.get("type") == 4)
+        elif component.get("type") == 18 and (component.get("component") or {}).get("type") == 4:
+            out.append(component["component"])
+    return out
+
+
 # -- state ----------------------------------------------------------------------------------------------
 
 
@@ -164,6 +223,7 @@ class Interaction:
     callback_type: int | None = None
     callback_flags: int = 0
     original: dict | None = None
+    modal: dict | None = None  # the modal this interaction was answered with (type 9)
     followups: list[dict] = field(default_factory=list)  # message dicts, with "ephemeral": bool
     first_followup_done: bool = False
 
@@ -205,6 +265,9 @@ class FakeDiscord:
         self.command_puts = 0
         self.interactions: dict[str, Interaction] = {}
         self.violations: list[str] = []
+        self.proxy_errors: dict[str, int] = {}  # path prefix (after /api/v10) -> status, e.g. "/webhooks"
+        self.automod_words: set[str] = set()  # a server's AutoMod blocks channel posts holding these
+        self.edits: list[dict] = []  # channel message edits: channel_id, message_id, payload
         self.requests: list[tuple[str, str]] = []
         self.identified = 0
         self.app_permissions = BOT  # the bot's permissions in every channel, as interactions report them
@@ -266,6 +329,7 @@ class FakeDiscord:
         r.add_get(p + "/channels/{cid}", self._get_channel)
         r.add_post(p + "/channels/{cid}/messages", self._post_message)
         r.add_get(p + "/channels/{cid}/messages", self._list_messages)
+        r.add_patch(p + "/channels/{cid}/messages/{mid}", self._edit_message)
         self._runner, self.port = await serve_local(app)
         return self
 
@@ -343,6 +407,17 @@ class FakeDiscord:
     @web.middleware
     async def _middleware(self, request: web.Request, handler: Any) -> web.StreamResponse:
         self.requests.append((request.method, request.path))
+        for prefix, status in self.proxy_errors.items():
+            if request.method != "GET" and request.path.startswith(API_PREFIX + prefix):
+                # A proxy refusing the call with a page that echoes the request line and headers
+                # (the bot token in Authorization, an interaction token in a webhook path).
+                headers = "; ".join(f"{k}: {v}" for k, v in request.headers.items())
+                self._touch()
+                return web.Response(
+                    text=f"{status} denied by proxy: {request.method} {request.path} ({headers})",
+                    status=status,
+                    content_type="text/plain",
+                )
         needs_auth = request.path.startswith(API_PREFIX) and not (
             request.path.startswith(API_PREFIX + "/interactions/")
             or request.path.startswith(API_PREFIX + "/webhooks/")
@@ -448,7 +523,15 @@ class FakeDiscord:
             problems = check_message(data)
             if problems:
                 return self._error(400, 50035, "Invalid Form Body", "; ".join(problems))
-        elif kind not in (1, 5, 6, 9):
+        elif kind == 9:
+            # A modal answers a command or a component only (not a modal submit), and only at once.
+            problems = check_modal(data)
+            if record.payload["type"] not in (2, 3):
+                problems.append(f"a modal cannot answer an interaction of type {record.payload['type']}")
+            if problems:
+                return self._error(400, 50035, "Invalid Form Body", "; ".join(problems))
+            record.modal = data
+        elif kind not in (1, 5, 6):
             return self._error(400, 50035, "Invalid Form Body", f"bad callback type {kind!r}")
         record.acked_at = now
         record.callback_type = kind
@@ -582,10 +665,42 @@ class FakeDiscord:
         problems = check_message(payload)
         if problems:
             return self._error(400, 50035, "Invalid Form Body", "; ".join(problems))
+        text = json.dumps(payload, ensure_ascii=False)
+        if any(word in text for word in self.automod_words):
+            self._touch()
+            return _json({"code": 200000, "message": "Message was blocked by AutoMod"}, status=400)
         message = self._message(channel_id, payload)
         self.messages[channel_id].append(message)
         self._touch()
         return _json(message)
+
+    async def _edit_message(self, request: web.Request) -> web.Response:
+        """PATCH a channel message as Discord does: only the bot's own, only what the payload names,
+        checked against the same limits as a new message."""
+        channel_id = request.match_info["cid"]
+        refused = self._channel_error(channel_id)
+        if refused is not None:
+            return refused
+        target = next((m for m in self.messages[channel_id] if m["id"] == request.match_info["mid"]), None)
+        if target is None:
+            return self._error(404, 10008, "Unknown Message")
+        if target["author"]["id"] != self.bot_user["id"]:
+            return self._error(403, 50005, "Cannot edit a message authored by another user")
+        payload = await self._payload(request)
+        merged = {key: payload.get(key, target.get(key)) for key in ("content", "embeds", "components")}
+        problems = check_message(merged)
+        if problems:
+            return self._error(400, 50035, "Invalid Form Body", "; ".join(problems))
+        if any(word in json.dumps(payload, ensure_ascii=False) for word in self.automod_words):
+            self._touch()
+            return _json({"code": 200000, "message": "Message was blocked by AutoMod"}, status=400)
+        for key in ("content", "embeds", "components"):
+            if key in payload:
+                target[key] = payload[key] if payload[key] is not None else ([] if key != "content" else "")
+        target["edited_timestamp"] = _now()
+        self.edits.append({"channel_id": channel_id, "message_id": target["id"], "payload": payload})
+        self._touch()
+        return _json(target)
 
     # -- gateway ------------------------------------------------------------------------------------------
     def _guild_payload(self) -> dict:
@@ -754,13 +869,49 @@ class FakeDiscord:
         return await self._dispatch_interaction(payload)
 
     async def press(
-        self, message: dict, custom_id: str, permissions: int = MEMBER, channel_id: str | None = None
+        self,
+        message: dict,
+        custom_id: str,
+        permissions: int = MEMBER,
+        channel_id: str | None = None,
+        user_id: str | None = None,
     ) -> Interaction:
-        """Press a button (any custom_id, so forged ones too) on a message."""
+        """Press a button (any custom_id, so forged ones too) on a message; by a new member unless
+        `user_id` names one."""
         channel_id = channel_id or message["channel_id"]
         payload = self._base_interaction(3, channel_id, permissions)
+        if user_id is not None:
+            payload["member"] = self._member(permissions, user_id)
         payload["message"] = {k: v for k, v in message.items() if k != "ephemeral"}
         payload["data"] = {"custom_id": custom_id, "component_type": 2}
+        return await self._dispatch_interaction(payload)
+
+    async def submit_modal(self, opened: Interaction, values: dict[str, str]) -> Interaction:
+        """The member who got `opened`'s modal fills it in and submits it: a MODAL_SUBMIT interaction
+        (type 5) from the same member, carrying each text input's value. Discord's client enforces the
+        inputs' required flag and lengths, so values breaking them are refused here, not sent."""
+        modal = opened.modal
+        if modal is None:
+            raise LookupError("that interaction was not answered with a modal")
+        rows = []
+        for field_ in modal_inputs(modal):
+            value = values.get(field_["custom_id"], "")
+            if field_.get("required", True) and not value:
+                raise ValueError(f"{field_['custom_id']} is required")
+            if value and not field_.get("min_length", 0) <= len(value) <= field_.get("max_length", 4000):
+                raise ValueError(f"{field_['custom_id']} is outside {field_.get('min_length', 0)}..")
+            text_input = {"type": 4, "custom_id": field_["custom_id"], "value": value}
+            rows.append(
+                {"type": 18, "component": text_input}
+                if not field_.get("label")
+                else {"type": 1, "components": [text_input]}
+            )
+        source = opened.payload
+        payload = self._base_interaction(5, source["channel_id"], int(source["member"]["permissions"]))
+        payload["member"] = source["member"]
+        if "message" in source:
+            payload["message"] = source["message"]
+        payload["data"] = {"custom_id": modal["custom_id"], "components": rows}
         return await self._dispatch_interaction(payload)
 
     async def choose(

@@ -93,6 +93,40 @@ def generic_texts(paper_id: str) -> dict[str, str]:
     }
 
 
+_STOP = {"what", "does", "which", "that", "this", "with", "from", "have", "were", "paper", "they", "their"}
+
+
+def answer_reply(body: dict[str, Any]) -> str:
+    """A grounded answer to a question about a paper (response format `paper_answer`): the sentence of
+    the paper text sharing most words with the last question, citing its section's heading; no shared
+    word: answered false."""
+    users = [str(m.get("content", "")) for m in body["messages"] if m.get("role") == "user"]
+    paper = users[0].partition("Paper text:")[2]
+    question = users[-1].removeprefix("Question: ")
+
+    def stems(text: str) -> set[str]:  # "reaches" meets "reach"
+        return {w.lower()[:5] for w in re.findall(r"[A-Za-z0-9]{4,}", text) if w.lower() not in _STOP}
+
+    words = stems(question)
+    parts = re.split(r"^## (.+)$", paper, flags=re.MULTILINE)
+    best: tuple[int, str, str] = (0, "", "")
+    for heading, text in zip(parts[1::2], parts[2::2], strict=True):
+        for sentence in re.split(r"(?<=[.!?])\s+", text):
+            score = len(words & stems(sentence))
+            if score > best[0]:
+                best = (score, heading.strip(), sentence.strip())
+    score, heading, sentence = best
+    if not score:
+        return json.dumps({"answer": "The text does not cover this.", "sections": [], "answered": False})
+    label = f"§{heading}" if heading[:1].isdigit() else heading
+    return json.dumps({"answer": f"The paper states: {sentence}", "sections": [label], "answered": True})
+
+
+def is_question(body: dict[str, Any]) -> bool:
+    fmt = body.get("response_format") or {}
+    return (fmt.get("json_schema") or {}).get("name") == "paper_answer"
+
+
 @dataclass
 class FakeLLM:
     texts: dict[str, dict[str, str]] = field(default_factory=dict)  # paper id -> fields
@@ -101,11 +135,23 @@ class FakeLLM:
     requests: list[dict[str, Any]] = field(default_factory=list)
     embedding_requests: list[dict[str, Any]] = field(default_factory=list)
     embeddings_status: int = 200  # set to 500 or 429 to make /embeddings fail
+    # The keys the server accepts (None: any bearer key) and the models it serves (None: any model),
+    # refused the way OpenAI refuses them: 401 invalid_api_key, 404 model_not_found.
+    api_keys: set[str] | None = None
+    models: list[str] | None = None
+    models_listed: int = 0  # GET /v1/models requests
+    # 200: the model list is served; 404 as servers without one; 403 as OpenAI answers a key restricted
+    # to completions ("Missing scopes: api.model.read").
+    models_status: int = 200
+    received: int = 0  # chat completion requests that reached the server, refused ones included
     in_flight: int = 0
+    echo_errors: bool = False  # error messages repeat the request's path and Authorization header
     max_in_flight: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def default_reply(self, body: dict[str, Any]) -> tuple[int, str]:
+        if is_question(body):
+            return 200, answer_reply(body)
         paper_id = paper_id_of(body) or "unknown"
         texts = self.texts.get(paper_id) or generic_texts(paper_id)
         return 200, json.dumps(texts, ensure_ascii=False)
@@ -114,6 +160,7 @@ class FakeLLM:
         app = web.Application(client_max_size=8 * 1024 * 1024)
         app.router.add_post("/v1/chat/completions", self._completions)
         app.router.add_post("/v1/embeddings", self._embeddings)
+        app.router.add_get("/v1/models", self._models)
         return app
 
     @property
@@ -121,8 +168,9 @@ class FakeLLM:
         return sum(len(body["input"]) for body in self.embedding_requests)
 
     async def _embeddings(self, request: web.Request) -> web.Response:
-        if not request.headers.get("Authorization", "").startswith("Bearer "):
-            return _error(401, "You didn't provide an API key.", "invalid_request_error")
+        refused = self._refused_key(request)
+        if refused is not None:
+            return refused
         try:
             body = await request.json()
         except json.JSONDecodeError:
@@ -164,12 +212,56 @@ class FakeLLM:
             }
         )
 
+    def _refused_key(self, request: web.Request) -> web.Response | None:
+        auth = request.headers.get("Authorization", "")
+        if not auth.startswith("Bearer "):
+            return _error(401, "You didn't provide an API key.", "invalid_request_error")
+        key = auth.removeprefix("Bearer ")
+        if self.api_keys is not None and key not in self.api_keys:
+            masked = f"{key[:3]}*****{key[-4:]}" if len(key) > 8 else "*****"
+            if self.echo_errors:  # a careless server repeats the whole key
+                masked = key
+            return _error(
+                401,
+                f"Incorrect API key provided: {masked}. You can find your API key at "
+                "https://platform.openai.com/account/api-keys.",
+                "invalid_request_error",
+                code="invalid_api_key",
+            )
+        return None
+
+    async def _models(self, request: web.Request) -> web.Response:
+        with self._lock:
+            self.models_listed += 1
+        if self.models_status == 404:  # no such route: answered before any key is looked at
+            return _error(404, "Not Found", "invalid_request_error")
+        refused = self._refused_key(request)
+        if refused is not None:
+            return refused
+        if self.models_status == 403:
+            return _error(
+                403,
+                "You have insufficient permissions for this operation. Missing scopes: api.model.read.",
+                "invalid_request_error",
+            )
+        names = self.models if self.models is not None else ["gpt-4o-mini"]
+        return web.json_response(
+            {
+                "object": "list",
+                "data": [{"id": n, "object": "model", "created": 0, "owned_by": "fake"} for n in names],
+            }
+        )
+
     def calls_for(self, paper_id: str) -> int:
         return sum(1 for body in self.requests if paper_id_of(body) == paper_id)
 
     async def _completions(self, request: web.Request) -> web.Response:
-        if not request.headers.get("Authorization", "").startswith("Bearer "):
-            return _error(401, "You didn't provide an API key.", "invalid_request_error")
+        # Every request that reaches the server is counted, refused or not: that is what a provider sees.
+        with self._lock:
+            self.received += 1
+        refused = self._refused_key(request)
+        if refused is not None:
+            return refused
         try:
             body = await request.json()
         except json.JSONDecodeError:
@@ -177,6 +269,13 @@ class FakeLLM:
         problem = _check(body)
         if problem:
             return _error(400, problem, "invalid_request_error")
+        if self.models is not None and body["model"] not in self.models:
+            return _error(
+                404,
+                f"The model `{body['model']}` does not exist or you do not have access to it.",
+                "invalid_request_error",
+                code="model_not_found",
+            )
         with self._lock:
             self.requests.append(body)
             self.in_flight += 1
@@ -189,7 +288,12 @@ class FakeLLM:
             with self._lock:
                 self.in_flight -= 1
         if status != 200:
-            return _error(status, content or "The server had an error.", "server_error")
+            message = content or "The server had an error."
+            if self.echo_errors:  # like a gateway that prints the request it refused
+                message += (
+                    f" (request: POST {request.path}, Authorization: {request.headers.get('Authorization')})"
+                )
+            return _error(status, message, "server_error")
         prompt_tokens = sum(len(str(m.get("content", ""))) for m in body["messages"]) // 4
         return web.json_response(
             {
@@ -248,7 +352,7 @@ def _check(body: Any) -> str | None:
     return f"Invalid value for 'response_format.type': {fmt.get('type')!r}"
 
 
-def _error(status: int, message: str, kind: str) -> web.Response:
+def _error(status: int, message: str, kind: str, code: str | None = None) -> web.Response:
     return web.json_response(
-        {"error": {"message": message, "type": kind, "param": None, "code": None}}, status=status
+        {"error": {"message": message, "type": kind, "param": None, "code": code}}, status=status
     )

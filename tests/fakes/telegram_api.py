@@ -370,6 +370,7 @@ class FakeTelegram:
         self.errors: list[tuple[str, int, str]] = []  # (method, code, description) of refused calls
         self.calls: list[str] = []  # method names, in order
         self.rate_limited = 0  # 429s answered
+        self.proxy_errors: dict[str, int] = {}  # method -> status answered by a 'proxy' echoing the URL
         self._updates: list[dict[str, Any]] = []
         self._update_ids = itertools.count(1)
         self._message_ids: dict[int, itertools.count] = {}
@@ -497,6 +498,44 @@ class FakeTelegram:
             message["from"] = user or user_json(chat_id)
         return self._queue({"message": message})
 
+    def reply(
+        self,
+        chat_id: int,
+        message_id: int,
+        text: str,
+        user: dict[str, Any] | None = None,
+        quoted: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """A user replies to message `message_id` of the chat (the bot's, or anyone's) with `text`. As
+        Telegram does, the update carries the replied-to message; `quoted` replaces it (a forged one)."""
+        chat = self.chats[chat_id]
+        if quoted is None:
+            quoted = {k: v for k, v in chat.messages[message_id].items() if k != "reply_to_message"}
+        message: dict[str, Any] = {
+            "message_id": self._next_message_id(chat_id),
+            "date": int(time.time()),
+            "chat": chat.as_json(),
+            "from": user or user_json(chat_id),
+            "text": text,
+            "reply_to_message": quoted,
+        }
+        chat.messages[message["message_id"]] = message
+        self._queue({"message": message})
+        return message
+
+    def user_message(self, chat_id: int, text: str, user: dict[str, Any] | None = None) -> dict[str, Any]:
+        """A user's own message in the chat (for others to reply to); not sent to the bot."""
+        chat = self.chats[chat_id]
+        message = {
+            "message_id": self._next_message_id(chat_id),
+            "date": int(time.time()),
+            "chat": chat.as_json(),
+            "from": user or user_json(chat_id),
+            "text": text,
+        }
+        chat.messages[message["message_id"]] = message
+        return message
+
     def press(
         self, chat_id: int, message_id: int, data: str | None = None, user: dict[str, Any] | None = None
     ) -> str:
@@ -570,6 +609,17 @@ class FakeTelegram:
     # -- HTTP ---------------------------------------------------------------------------------
     async def _handle(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
+        if method in self.proxy_errors:
+            # A proxy (or a local Bot API server) in front of Telegram refusing the call with its own
+            # page, which echoes the request line and headers: the token is in the path.
+            self.calls.append(method)
+            self.errors.append((method, self.proxy_errors[method], "proxy page"))
+            headers = "\n".join(f"{k}: {v}" for k, v in request.headers.items())
+            page = (
+                f"<html><body><h1>{self.proxy_errors[method]} Forbidden by proxy</h1>"
+                f"<p>{request.method} {request.path_qs}</p><pre>{headers}</pre></body></html>"
+            )
+            return web.Response(text=page, status=self.proxy_errors[method], content_type="text/html")
         if request.match_info["token"] != self.token:
             return web.json_response(
                 {"ok": False, "error_code": 401, "description": "Unauthorized"}, status=401
@@ -815,6 +865,14 @@ class FakeTelegram:
         chat.messages[message_id] = message
         self.edits.append({**message, "html": params["text"]})
         return message
+
+    async def _api_sendChatAction(self, params: dict[str, Any]) -> bool:
+        chat = self._chat(params)
+        self._check_sendable(chat)
+        if params.get("action") not in {"typing", "upload_document", "upload_photo", "choose_sticker"}:
+            raise ApiError(400, "Bad Request: wrong parameter action in request")
+        self.calls.append(f"chat_action:{chat.id}")
+        return True
 
     async def _api_answerCallbackQuery(self, params: dict[str, Any]) -> bool:
         query_id = str(params.get("callback_query_id") or "")

@@ -1,0 +1,70 @@
+"""Checks that the database file and the archive folder are usable, before anything costs money.
+
+A build that finds out at the end that `archive_dir` is a file has already paid the LLM; SQLite's own
+"unable to open database file" names neither the path nor what is wrong with it. So both are checked
+up front, and every problem becomes a StorageError that names the path, what is wrong and the key to
+change. Writability is tested by writing (a temporary file), not with os.access, which says yes to root
+and knows nothing of read-only mounts.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import tempfile
+from pathlib import Path
+
+
+class StorageError(RuntimeError):
+    """The database or the archive folder cannot be used. The message is fit for a user to act on."""
+
+
+def _ensure_dir(path: Path, what: str, key: str) -> None:
+    """Create `path` (and its parents) if missing; refuse it when it, or a parent, is not a folder."""
+    for parent in [path, *path.parents]:
+        if parent.exists() and not parent.is_dir():
+            raise StorageError(f"{what} {path}: {parent} is a file, not a folder; set {key} to a folder path")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise StorageError(f"{what} {path}: cannot create the folder ({_reason(err)}); {_fix(key)}") from None
+
+
+def _check_writable_dir(path: Path, what: str, key: str) -> None:
+    try:
+        with tempfile.NamedTemporaryFile(dir=path, prefix=".write-check-"):
+            pass
+    except OSError as err:
+        raise StorageError(f"{what} {path} is not writable ({_reason(err)}); {_fix(key)}") from None
+
+
+def _reason(err: OSError) -> str:
+    return err.strerror or os.strerror(err.errno or errno.EIO)
+
+
+def _fix(key: str) -> str:
+    return f"give this user write access to it, or set {key} to a path it may write"
+
+
+def check_archive_dir(path: Path) -> None:
+    """The folder the Jekyll posts go to: created if missing, a folder, writable."""
+    _ensure_dir(path, "archive_dir", "[storage] archive_dir")
+    _check_writable_dir(path, "archive_dir", "[storage] archive_dir")
+
+
+def check_database_path(path: Path) -> None:
+    """The SQLite file's folder exists and is writable (SQLite writes its -wal file beside it), and the
+    path is a file or nothing yet. Whether the file is a database is for opening it to tell."""
+    key = "[storage] database"
+    if path.is_dir():
+        raise StorageError(
+            f"database {path} is a folder, not a file; set {key} to a file path such as data/digest.db"
+        )
+    _ensure_dir(path.parent, "database folder", key)
+    _check_writable_dir(path.parent, "database folder", key)
+    if path.exists():
+        try:
+            with open(path, "r+b"):
+                pass
+        except OSError as err:
+            raise StorageError(f"database {path} is not writable ({_reason(err)}); {_fix(key)}") from None

@@ -1,0 +1,402 @@
+"""The operator's first hour: every failure a new user meets says what is wrong and what to do, with the
+exit status that means it (0 done, 1 outside failure, 2 fix your set-up, 3 built with papers missing),
+no traceback, and without spending on the LLM or arXiv first."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from tests.conftest import SEED_POST
+
+DAY = "2026-02-18"
+CONCURRENCY = 4  # [llm] concurrency in the test config
+
+
+def _no_traceback(result) -> None:
+    assert "Traceback" not in result.stderr and "Traceback" not in result.stdout
+
+
+def _build_runs(project) -> list[tuple]:
+    db = sqlite3.connect(project.database)
+    return db.execute("select llm_calls, prompt_tokens, completion_tokens, error from build_runs").fetchall()
+
+
+# -- the LLM --------------------------------------------------------------------------------------
+
+
+def test_a_refused_key_stops_the_build_at_the_first_answer(seed_arxiv, fake_llm, make_project):
+    arxiv, arxiv_server = seed_arxiv
+    llm, llm_server = fake_llm
+    llm.api_keys = {"sk-the-right-key"}  # the project's key is another one
+    project = make_project(arxiv_server.url, llm_server.url)
+
+    result = project.run("build", "--date", DAY)
+
+    assert result.returncode == 2, result.stderr
+    error = result.stderr.strip().splitlines()[-1]
+    assert error.startswith("arxiv-digest: error: ")
+    assert "refused the API key" in error and "set OPENAI_API_KEY" in error  # the problem and the fix
+    assert f"{llm_server.url}/v1" in error  # which server said no
+    assert "Incorrect API key provided" in error  # the provider's own words, quoted
+    assert "sk-test-secret-key" not in result.stderr + result.stdout
+    assert "summary failed" not in result.stderr  # not one warning per paper
+    _no_traceback(result)
+    assert llm.received <= CONCURRENCY  # nothing asked after the first refusal but what was in flight
+    html = [p for p in arxiv.fulltext_requests if p.startswith("/html/")]
+    assert len(html) <= CONCURRENCY  # nor every full text fetched first
+    assert not project.post(DAY).exists()
+    runs = _build_runs(project)
+    assert len(runs) == 1 and "refused the API key" in runs[0][3]
+    assert runs[0][0] == llm.received  # calls counted are calls the server saw
+
+    # with the right key the same command finishes the day
+    project.env["OPENAI_API_KEY"] = "sk-the-right-key"
+    project.run("build", "--date", DAY, check=True)
+    assert project.post(DAY).read_bytes() == SEED_POST.read_bytes()
+
+
+def test_without_a_model_list_the_first_refused_answer_stops_the_build(
+    seed_arxiv, fake_llm, make_project, cli
+):
+    """A server with no model list gives the preflight nothing: the first 401 of the papers stops it."""
+    _, arxiv_server = seed_arxiv
+    llm, llm_server = fake_llm
+    llm.models_status = 404
+    llm.api_keys = {"sk-the-right-key"}
+    llm.echo_errors = True  # and it quotes the wrong key whole
+    project = make_project(arxiv_server.url, llm_server.url)
+
+    result = cli(project, "build", "--date", DAY)
+
+    assert result.returncode == 2, result.stderr
+    assert "refused the API key" in result.stderr and "set OPENAI_API_KEY" in result.stderr
+    assert "Incorrect API key provided" in result.stderr
+    assert "summary failed" not in result.stderr
+    assert 1 <= llm.received <= CONCURRENCY  # the papers in flight, none after the first refusal
+    calls, _, _, error = _build_runs(project)[0]
+    assert calls == llm.received and "refused the API key" in error
+    assert "sk-test-secret-key" not in result.stderr + result.stdout + error
+
+
+def test_an_unknown_model_names_the_setting(seed_arxiv, fake_llm, make_project, cli):
+    _, arxiv_server = seed_arxiv
+    llm, llm_server = fake_llm
+    llm.models = ["gpt-4o", "llama3.1:8b"]
+    project = make_project(arxiv_server.url, llm_server.url)
+
+    result = cli(project, "build", "--date", DAY)
+
+    assert result.returncode == 2, result.stderr
+    assert "no model 'gpt-4o-mini'" in result.stderr and "set [llm] model" in result.stderr
+    assert "does not exist" in result.stderr  # the provider's message
+    assert "arxiv-digest doctor" in result.stderr
+    _no_traceback(result)
+    assert llm.received <= CONCURRENCY
+
+
+def test_an_unreachable_llm_names_its_url_and_counts_no_calls(seed_arxiv, make_project):
+    _, arxiv_server = seed_arxiv
+    project = make_project(arxiv_server.url, "http://127.0.0.1:9")  # the discard port: nothing listens
+    project.config.write_text(project.config.read_text().replace("retries = 2", "retries = 0"))
+
+    result = project.run("build", "--date", DAY)
+
+    assert result.returncode == 1, result.stderr
+    assert "LLM unreachable at http://127.0.0.1:9/v1" in result.stderr
+    assert "OPENAI_BASE_URL" in result.stderr
+    _no_traceback(result)
+    runs = _build_runs(project)
+    assert runs[0][0] == 0  # no request reached a server: no call counted
+
+
+# -- storage --------------------------------------------------------------------------------------
+
+
+def _storage_project(seed_arxiv, fake_llm, make_project, extra: str = ""):
+    """Storage problems are refused before any request, so these run in-process (the `cli` fixture)."""
+    arxiv, arxiv_server = seed_arxiv
+    llm, llm_server = fake_llm
+    project = make_project(arxiv_server.url, llm_server.url)
+    if extra:
+        project.config.write_text(project.config.read_text() + extra, encoding="utf-8")
+    return arxiv, llm, project
+
+
+def _refused_before_spending(result, arxiv, llm, *needles: str) -> None:
+    assert result.returncode == 2, result.stderr
+    for needle in needles:
+        assert needle in result.stderr, result.stderr
+    _no_traceback(result)
+    assert arxiv.requests == [] and llm.received == 0  # checked before any request
+
+
+def test_a_database_path_that_is_a_folder(seed_arxiv, fake_llm, make_project, cli):
+    arxiv, llm, project = _storage_project(seed_arxiv, fake_llm, make_project)
+    project.database.mkdir(parents=True)
+
+    result = cli(project, "build", "--date", DAY)
+
+    _refused_before_spending(
+        result, arxiv, llm, f"database {project.database} is a folder", "set [storage] database"
+    )
+
+
+def test_a_database_file_that_is_not_a_database(seed_arxiv, fake_llm, make_project, cli):
+    arxiv, llm, project = _storage_project(seed_arxiv, fake_llm, make_project)
+    project.database.parent.mkdir(parents=True)
+    project.database.write_text("these are my notes, not SQLite\n" * 100)
+
+    result = cli(project, "build", "--date", DAY)
+
+    _refused_before_spending(
+        result, arxiv, llm, f"database {project.database} is not an SQLite database", "[storage] database"
+    )
+    assert project.database.read_text().startswith("these are my notes")  # left as it was
+
+
+def test_a_database_under_a_file(seed_arxiv, fake_llm, make_project, cli):
+    arxiv, llm, project = _storage_project(seed_arxiv, fake_llm, make_project)
+    project.database.parent.write_text("a file where the data folder should be")
+
+    result = cli(project, "build", "--date", DAY)
+
+    _refused_before_spending(result, arxiv, llm, f"{project.database.parent} is a file, not a folder")
+
+
+def test_an_archive_dir_that_is_a_file(seed_arxiv, fake_llm, make_project, cli):
+    arxiv, llm, project = _storage_project(seed_arxiv, fake_llm, make_project)
+    project.archive.parent.mkdir(parents=True)
+    project.archive.write_text("not a folder")
+
+    result = cli(project, "build", "--date", DAY)
+
+    _refused_before_spending(
+        result,
+        arxiv,
+        llm,
+        f"archive_dir {project.archive}",
+        "is a file, not a folder",
+        "[storage] archive_dir",
+    )
+
+
+# sysfs refuses new files even to root, so these show an unwritable place wherever the tests run (Linux).
+@pytest.mark.parametrize(
+    ("storage", "message"),
+    [
+        ('database = "/sys/digest.db"', "database folder /sys is not writable (Permission denied)"),
+        ('archive_dir = "/sys"', "archive_dir /sys is not writable (Permission denied)"),
+    ],
+)
+def test_an_unwritable_place(storage, message, seed_arxiv, fake_llm, make_project, cli):
+    arxiv, llm, project = _storage_project(
+        seed_arxiv, fake_llm, make_project, extra=f"[storage]\n{storage}\n"
+    )
+
+    result = cli(project, "build", "--date", DAY)
+
+    _refused_before_spending(result, arxiv, llm, message, "give this user write access")
+
+
+def test_tokens_are_recorded_when_the_archive_write_fails_after_the_llm_was_paid(
+    seed_arxiv, fake_llm, make_project
+):
+    _, llm, project = _storage_project(seed_arxiv, fake_llm, make_project)
+    project.post(DAY).mkdir(parents=True)  # the post's own path is taken by a folder
+
+    result = project.run("build", "--date", DAY)
+
+    assert result.returncode == 2, result.stderr
+    assert f"archive file {project.post(DAY)} cannot be written" in result.stderr
+    _no_traceback(result)
+    calls, prompt_tokens, completion_tokens, error = _build_runs(project)[0]
+    assert calls == 8 and prompt_tokens > 0 and completion_tokens > 0
+    assert "cannot be written" in error
+    project.post(DAY).rmdir()
+    seen = llm.received
+    project.run("build", "--date", DAY, check=True)
+    assert llm.received == seen  # the summaries were kept: the retry pays nothing again
+    assert project.post(DAY).read_bytes() == SEED_POST.read_bytes()
+
+
+# -- arXiv ----------------------------------------------------------------------------------------
+
+
+def test_arxiv_offline_hints_at_the_network_a_proxy_and_the_url(make_project, cli):
+    project = make_project("http://127.0.0.1:9")
+
+    result = cli(project, "build", "--date", DAY)
+
+    assert result.returncode == 1
+    assert "arXiv API unreachable at http://127.0.0.1:9/api/query" in result.stderr
+    assert "check the network connection, a proxy (HTTPS_PROXY) or [arxiv] api_url" in result.stderr
+    _no_traceback(result)
+
+
+# -- the config -----------------------------------------------------------------------------------
+
+SECRETS_IN_THE_FILE = {
+    "llm api_key": ('[llm]\napi_key = "sk-oops-123456"\n', "[llm] 'api_key'", "OPENAI_API_KEY"),
+    "telegram token": ('[telegram]\ntoken = "123:oops-abcdef"\n', "[telegram] 'token'", "TELEGRAM_BOT_TOKEN"),
+    "discord bot_token": (
+        '[discord]\nbot_token = "oops.abcdef"\n',
+        "[discord] 'bot_token'",
+        "DISCORD_BOT_TOKEN",
+    ),
+    "top-level variable": ('OPENAI_API_KEY = "sk-oops-123456"\n', "'OPENAI_API_KEY'", "OPENAI_API_KEY"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SECRETS_IN_THE_FILE))
+def test_a_secret_in_the_config_file_is_sent_to_the_environment(name, make_project, cli):
+    project = make_project("http://127.0.0.1:9")
+    text, key, variable = SECRETS_IN_THE_FILE[name]
+    project.config.write_text(text, encoding="utf-8")
+
+    result = cli(project, "build", "--date", DAY)
+
+    assert result.returncode == 2
+    assert key in result.stderr
+    assert f"secrets go in the environment, not the config file: set {variable}" in result.stderr
+    assert "oops" not in result.stderr  # the secret itself is never echoed
+    _no_traceback(result)
+    assert not (project.root / "data").exists()
+
+
+def test_categories_split_on_commas_and_spaces(seed_arxiv, make_project, cli):
+    arxiv, server = seed_arxiv
+    project = make_project(server.url)
+
+    result = cli(project, "build", "--date", DAY, "--categories", "cs.AI, cs.LG  eess.AS")
+
+    assert result.returncode == 0, result.stderr
+    assert "cat:cs.AI OR cat:cs.LG OR cat:eess.AS" in arxiv.requests[0]["search_query"]
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("", "--categories is empty"),
+        (" , ", "--categories is empty"),
+        ("eess.As", "eess.As: did you mean eess.AS?"),
+        ("cs.AI,cs.LGG", "cs.LGG: did you mean cs.LG"),
+    ],
+)
+def test_bad_categories_are_refused_with_the_nearest_names(value, message, seed_arxiv, make_project, cli):
+    arxiv, server = seed_arxiv
+    project = make_project(server.url)
+
+    result = cli(project, "build", "--date", DAY, "--categories", value)
+
+    assert result.returncode == 2
+    assert message in result.stderr
+    _no_traceback(result)
+    assert arxiv.requests == []
+
+
+# -- the command line and the summary line ---------------------------------------------------------
+
+
+def test_verbose_before_or_after_the_command_and_the_version(seed_arxiv, make_project, cli):
+    _, server = seed_arxiv
+    project = make_project(server.url)
+    before = cli(project, "-v", "build", "--date", DAY)
+    after = cli(project, "build", "-v", "--date", DAY)
+    assert before.returncode == after.returncode == 0, before.stderr + after.stderr
+    assert " DEBUG " in before.stderr and " DEBUG " in after.stderr
+    assert "already built" in after.stdout
+    quiet = cli(project, "build", "--date", DAY)
+    assert " DEBUG " not in quiet.stderr
+
+    missing = cli(project, "--config", "nope.toml", "build")  # --config before the command, too
+    assert missing.returncode == 2 and "config file not found: nope.toml" in missing.stderr
+
+    version = cli(project, "--version")
+    assert version.returncode == 0
+    assert version.stdout.startswith("arxiv-digest ") and version.stdout.split()[1][0].isdigit()
+
+
+HELP_VARIABLES = {
+    "build": ["OPENAI_API_KEY", "OPENAI_BASE_URL", "ARXIV_DIGEST_CONFIG"],
+    "push": ["TELEGRAM_BOT_TOKEN", "DISCORD_BOT_TOKEN"],
+    "run": ["OPENAI_API_KEY", "TELEGRAM_BOT_TOKEN", "DISCORD_BOT_TOKEN"],
+    "doctor": ["OPENAI_API_KEY", "TELEGRAM_BOT_TOKEN"],
+    "search": ["ARXIV_DIGEST_CONFIG"],
+}
+
+
+def test_each_command_help_says_what_it_does_what_it_reads_and_its_exit_codes(make_project, cli):
+    project = make_project("http://127.0.0.1:9")
+    for command, variables in HELP_VARIABLES.items():
+        result = cli(project, command, "--help")
+        assert result.returncode == 0
+        out = result.stdout
+        description = out.split("\n\n")[1]
+        assert len(description.split()) > 12, command  # a sentence, not just the usage line
+        for variable in variables:
+            assert variable in out, (command, variable)
+        for code in ("0  done", "1  an outside service", "2  something you can fix", "3  built, but"):
+            assert code in out, (command, code)
+
+
+def test_the_summary_line_has_no_made_up_cost_and_a_rebuild_says_already_built(
+    seed_arxiv, fake_llm, make_project, cli
+):
+    _, arxiv_server = seed_arxiv
+    llm, llm_server = fake_llm
+    project = make_project(arxiv_server.url, llm_server.url)
+    project.config.write_text(project.config.read_text().replace("retries = 2", "retries = 0"))
+    default = llm.default_reply
+    llm.responder = lambda body: (503, "busy") if "2602.15651v1" in str(body) else default(body)
+
+    first = cli(project, "build", "--date", DAY)
+    assert first.returncode == 3 and "failures 1" in first.stdout
+    assert "est. cost" not in first.stdout  # a model on a local server has no known price
+
+    llm.responder = None
+    second = cli(project, "build", "--date", DAY)
+    assert second.stdout.startswith(f"{DAY}: already built, 1 summaries added")
+    third = cli(project, "build", "--date", DAY)
+    assert second.returncode == third.returncode == 0
+    assert third.stdout.startswith(f"{DAY}: already built, 0 summaries added")
+    assert "LLM calls 0" in third.stdout
+
+
+async def test_a_long_running_service_asks_afresh_at_its_next_build(seed_arxiv, fake_llm, make_project):
+    """In `run`, one refusal must not outlive the build it stopped: the next daily attempt asks again."""
+    from bot.wiring import make_service
+    from config.settings import load_settings
+    from digest.summarize import LLMRefused
+    from tests.telegram_support import SEED_DAY
+
+    _, arxiv_server = seed_arxiv
+    llm, llm_server = fake_llm
+    project = make_project(arxiv_server.url, llm_server.url)
+    settings = load_settings(project.config, project.env, base_dir=project.root)
+    service = make_service(settings)
+    try:
+        llm.api_keys = {"sk-not-this-one"}
+        with pytest.raises(LLMRefused):
+            await service.build(SEED_DAY)
+        llm.api_keys = None  # the operator fixed the key on the server side
+        report = await service.build(SEED_DAY)
+    finally:
+        await service.aclose()
+    assert report.summarized == 8 and report.missing_summaries == 0
+
+
+def test_a_key_that_may_not_list_models_still_builds(seed_arxiv, fake_llm, make_project, cli):
+    """OpenAI answers 403 to GET /models for a key restricted to completions: the preflight must not
+    take that for a refusal."""
+    _, arxiv_server = seed_arxiv
+    llm, llm_server = fake_llm
+    llm.models_status = 403
+    project = make_project(arxiv_server.url, llm_server.url)
+
+    result = cli(project, "build", "--date", DAY)
+
+    assert result.returncode == 0, result.stderr
+    assert llm.models_listed == 1 and llm.received == 8
+    assert project.post(DAY).read_bytes() == SEED_POST.read_bytes()
