@@ -3,6 +3,7 @@ and that a failed arXiv fetch is retried before the push."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -141,3 +142,19 @@ async def test_the_daily_job_gives_up_for_the_day_without_pushing(seed_arxiv, tm
     assert runtime.pushed == []
     assert service.get_digest(date(2026, 2, 18)) is None
     service.store.close()
+
+
+async def test_the_scheduler_runs_a_due_job_at_once_with_its_push_time(tmp_path, monkeypatch):
+    # Started after today's build time (a restart): today's job runs at once, pushing at publish_at.
+    settings = schedule_settings(tmp_path, anchor="00:00", publish_at="00:00")
+    calls: list[tuple[date, datetime | None]] = []
+
+    async def job(service, runtimes, day, retry_seconds=0.0, push_at=None):
+        calls.append((day, push_at))
+        raise asyncio.CancelledError  # stop the endless loop after the first day
+
+    monkeypatch.setattr(run_module, "daily_job", job)
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(run_module._scheduler(settings, None, []), timeout=5)  # type: ignore[arg-type]
+    today = settings.digest.today()
+    assert calls == [(today, day_schedule(today, settings).push_at)]
