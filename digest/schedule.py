@@ -12,8 +12,8 @@ So, for the digest of `day` (the window `[day-1 anchor, day anchor)` in the conf
 - the build starts at the later of the window's end and the last announcement at or before `publish_at`
   plus a margin (`announcement_margin_minutes`: arXiv's API can lag its listing pages a few minutes),
   but never after `publish_at` (today's behaviour is the worst case);
-- the push starts at `publish_at` (never before the build may start); each chat waits there until its
-  own cards are summarized, so a build that ends after `publish_at` delays only the chats it must.
+- the push starts at `publish_at`; each chat waits there until its own cards are summarized, so a build
+  that ends after `publish_at` delays only the chats it must.
 
 On a day without an announcement before its `publish_at` (in Asia/Shanghai, Saturday and Sunday: arXiv
 announced nothing on Friday or Saturday evening New York time), the build starts as soon as the window
@@ -70,16 +70,17 @@ def day_schedule(day: date, settings: Settings) -> DaySchedule:
     zone = cfg.zone
     window_end = _at(day, cfg.anchor, zone)
     publish = _at(day, cfg.publish_at, zone)
-    due = max(publish, window_end)  # a publish_at before the anchor waits for the window to close
-    announcement = last_announcement(due)
+    announcement = last_announcement(publish)
     margin = timedelta(minutes=cfg.announcement_margin_minutes)
-    build_at = min(max(window_end, announcement + margin), due)
+    # Never after publish_at, even when that comes before the window closes (an unusual setting, kept as
+    # it always worked: papers of the window's rest are announced later and go into the next digest).
+    build_at = min(max(window_end, announcement + margin), publish)
     return DaySchedule(
         day=day,
         window_end=window_end,
         announcement=announcement,
         build_at=build_at.astimezone(zone),
-        push_at=due.astimezone(zone),
+        push_at=publish.astimezone(zone),
     )
 
 

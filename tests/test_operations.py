@@ -333,12 +333,7 @@ async def test_no_token_in_the_output_or_the_database_when_upstreams_echo_reques
     channel = discord.add_channel("papers")
     with BackgroundServer(arxiv.app()) as arxiv_server:
         env = _platforms_project(
-            tmp_path,
-            telegram,
-            discord,
-            arxiv_server.url,
-            # the window has closed and the push time is past: `run` starts today's job at once
-            extra='[digest]\nanchor = "00:00"\npublish_at = "00:00"',
+            tmp_path, telegram, discord, arxiv_server.url, extra='[digest]\npublish_at = "00:00"'
         )
         env.update(OPENAI_BASE_URL=f"{llm_server.url}/v1", OPENAI_API_KEY="sk-echo-llm-SECRET-key")
         store = Store.open(tmp_path / "data" / "digest.db")

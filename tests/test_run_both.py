@@ -41,8 +41,7 @@ async def test_run_serves_both_platforms_and_the_daily_job(tmp_path: Path, fake_
         config.write_text(
             f"""
 [digest]
-anchor = "00:00"       # the window has closed and
-publish_at = "00:00"   # ... the push time is past: the job runs at start
+publish_at = "00:00"   # always past: the job runs at start
 [arxiv]
 api_url = "{arxiv_server.url}/api/query"
 html_url = "{arxiv_server.url}/html/{{id}}"

@@ -51,8 +51,7 @@ def project(tmp_path: Path, telegram: FakeTelegram, arxiv_url: str, subscribers:
 categories = ["cs.SD", "eess.AS"]
 timezone = "Asia/Shanghai"
 language = "zh"
-anchor = "00:00"       # the window has closed and
-publish_at = "00:00"   # ... the push time is past: `run` catches up on today's job at once
+publish_at = "00:00"   # always past: `run` catches up on today's job at once
 [arxiv]
 api_url = "{arxiv_url}/api/query"
 delay_seconds = 0
