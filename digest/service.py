@@ -705,9 +705,10 @@ class DigestService:
                     await queue.put((paper, source_text, kind))
             except Exception as err:
                 problems.append(err)
-            finally:
-                for _ in range(workers):  # the workers are alive to take these: they never stop early
-                    await queue.put(None)
+            # Not in a `finally`: when the build is cancelled the workers are too, and nobody would take
+            # these from a full queue. Otherwise the workers are alive: they never stop early.
+            for _ in range(workers):
+                await queue.put(None)
 
         async def summarize_papers() -> None:
             nonlocal spent

@@ -13,11 +13,13 @@ import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from bot.run import daily_job
 from bot.telegram_wiring import make_runtime
 from bot.wiring import make_service
 from config.settings import load_settings
-from tests.conftest import SEED_JSON
+from tests.conftest import SEED_JSON, write_config
 from tests.fakes.openai_api import paper_id_of
 from tests.fakes.telegram_api import FakeTelegram
 from tests.telegram_support import SEED_DAY
@@ -103,3 +105,29 @@ api_base_url = "{telegram.base_url}"
     zh = {p["id"]: p["zh"] for p in json.loads(SEED_JSON.read_text(encoding="utf-8"))["papers"]}
     card = telegram.messages_to(CL_CHANNEL)[1]["text"]
     assert zh[CL_PAPER]["translation"][:20] in card
+
+
+async def test_a_build_stopped_midway_stops_at_once_and_resumes(seed_arxiv, fake_llm, tmp_path: Path):
+    # SIGTERM during a build cancels it: the fetcher and the workers stop together (none waits on the
+    # other), and the next build summarizes only what is missing.
+    _, arxiv_server = seed_arxiv
+    llm, llm_server = fake_llm
+    llm.latency = 0.3
+    config = write_config(tmp_path / "c.toml", arxiv_server.url)
+    # One worker: the fetcher, far ahead, waits on a full queue when the stop comes.
+    config.write_text(config.read_text().replace("concurrency = 4", "concurrency = 1"))
+    env = {"OPENAI_BASE_URL": f"{llm_server.url}/v1", "OPENAI_API_KEY": "sk-test"}
+    service = make_service(load_settings(config, env, base_dir=tmp_path))
+    try:
+        build = asyncio.create_task(service.build(SEED_DAY))
+        await asyncio.sleep(0.5)
+        build.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await asyncio.wait_for(build, timeout=5)
+        first = len(llm.requests)
+        report = await service.build(SEED_DAY)
+        assert report.missing_summaries == 0
+        assert len(llm.requests) - first < 8  # what was done before the stop was kept
+    finally:
+        await service.aclose()
+        service.store.close()
