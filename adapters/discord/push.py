@@ -100,7 +100,10 @@ async def _post_missing(channel, store: Store, sub: Subscription, mine: ChatDige
     sent = 0
     for message in render.chat_digest_messages(mine, skip=done):
         if not deliveries.claim(PLATFORM, sub.chat_id, digest.key, message.parts):
-            continue  # another push has (or had) these parts
+            # Another push holds (or has just sent) these parts and goes through the channel in the
+            # same order: leave the rest to it, so the messages never arrive out of order.
+            log.info("discord push: channel %s is being pushed by another process", sub.chat_id)
+            break
         try:
             posted, full = await _post(channel, message, digest)
         except discord.HTTPException as err:

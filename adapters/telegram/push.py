@@ -164,9 +164,12 @@ class Pusher:
         for part, message in parts:
             if part in done:
                 continue
-            # Claimed before it is sent: a push running beside this one skips it.
+            # Claimed before it is sent. A part another push holds (or has just sent) means that push
+            # is going through this chat in the same order: leave the rest to it, so the chat's cards
+            # never arrive out of order.
             if not deliveries.claim(PLATFORM, chat_id, digest.key, [part]):
-                continue
+                log.info("telegram push: chat %s is being pushed by another process", chat_id)
+                break
             try:
                 sent = await self._send_part(chat_id, part, message, items, report)
             except ChatMigrated as err:
