@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Protocol
 
 
@@ -12,8 +12,10 @@ class PlatformRuntime(Protocol):
     async def start(self, receive: bool = True) -> None:
         """Connect. With receive=True also start taking updates (polling / gateway) in the background."""
 
-    async def push(self, day: date) -> int:
-        """Deliver the digest of `day` to every active subscriber that has not had it; return messages sent."""
+    async def push(self, day: date, start_at: datetime | None = None) -> int:
+        """Deliver the digest of `day` to every active subscriber that has not had it; return messages sent.
+        Sending starts at `start_at` (at once when None); each chat's messages are prepared before, as
+        soon as its cards are ready."""
 
     async def stop(self) -> None:
         """Disconnect cleanly; safe to call twice."""

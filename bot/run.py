@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 from bot.platforms import PlatformRuntime
 from bot.wiring import make_questions
 from config.settings import Settings
 from digest.arxiv_source import SourceError
-from digest.service import DigestService
+from digest.schedule import day_schedule, seconds_until
+from digest.service import BuildReport, DigestService
 from digest.summarize import LLMRefused, LLMUnusable
 
 log = logging.getLogger("arxiv_digest.run")
@@ -34,19 +35,47 @@ def make_runtimes(
     return runtimes
 
 
-def next_publish(settings: Settings, now: datetime) -> datetime:
-    """The next daily build + push time at or after `now`, in the configured timezone."""
-    zone = settings.digest.zone
-    hour, minute = (int(p) for p in settings.digest.publish_at.split(":"))
-    local = now.astimezone(zone)
-    candidate = datetime.combine(local.date(), time(hour, minute), tzinfo=zone)
-    if candidate <= local:
-        candidate = datetime.combine(local.date() + timedelta(days=1), time(hour, minute), tzinfo=zone)
-    return candidate
-
-
 BUILD_ATTEMPTS = 6
 BUILD_RETRY_SECONDS = 600.0
+
+
+async def build_with_retries(
+    service: DigestService, day: date, retry_seconds: float = BUILD_RETRY_SECONDS
+) -> BuildReport | None:
+    """Build (or finish) the day's digests; None when arXiv or the LLM kept failing (or the LLM refused
+    the key or model). Each attempt resumes where the last stopped."""
+    for attempt in range(1, BUILD_ATTEMPTS + 1):
+        try:
+            report = await service.build_all(day)
+        except LLMRefused as err:  # a wrong key or model: waiting will not help, the operator must act
+            log.error("daily build for %s stopped: %s", day, err)
+            return None
+        except (SourceError, LLMUnusable) as err:
+            if attempt == BUILD_ATTEMPTS:
+                log.error(
+                    "daily build for %s failed %d times (%s); giving up until tomorrow", day, attempt, err
+                )
+                return None
+            log.warning("daily build for %s failed (%s); retrying in %.0f s", day, err, retry_seconds)
+            await asyncio.sleep(retry_seconds)
+        else:
+            log.info("built %s: %s", day, "; ".join(f"{d.key} shown {d.shown}" for d in report.digests))
+            return report
+    return None
+
+
+async def push_all(runtimes: list[PlatformRuntime], day: date, start_at: datetime | None = None) -> None:
+    """Every platform at once, sending from `start_at` on: each chat waits for its own cards
+    (service.ready_digest), not for the others'."""
+
+    async def one(runtime: PlatformRuntime) -> None:
+        try:
+            sent = await runtime.push(day, start_at)
+            log.info("%s: %d messages pushed for %s", runtime.name, sent, day)
+        except Exception:  # one platform's failure must not stop the other's push
+            log.exception("%s: push for %s failed", runtime.name, day)
+
+    await asyncio.gather(*(one(runtime) for runtime in runtimes))
 
 
 async def daily_job(
@@ -54,44 +83,46 @@ async def daily_job(
     runtimes: list[PlatformRuntime],
     day: date,
     retry_seconds: float = BUILD_RETRY_SECONDS,
+    push_at: datetime | None = None,
 ) -> None:
-    """Build (or finish) the day's digests, then push; each step is idempotent, so a retry is safe."""
-    for attempt in range(1, BUILD_ATTEMPTS + 1):
-        try:
-            report = await service.build_all(day)
-            break
-        except LLMRefused as err:  # a wrong key or model: waiting will not help, the operator must act
-            log.error("daily build for %s stopped: %s", day, err)
-            return
-        except (SourceError, LLMUnusable) as err:
-            if attempt == BUILD_ATTEMPTS:
-                log.error(
-                    "daily build for %s failed %d times (%s); giving up until tomorrow", day, attempt, err
-                )
-                return
-            log.warning("daily build for %s failed (%s); retrying in %.0f s", day, err, retry_seconds)
-            await asyncio.sleep(retry_seconds)
-    log.info("built %s: %s", day, "; ".join(f"{d.key} shown {d.shown}" for d in report.digests))
-    for runtime in runtimes:
-        try:
-            sent = await runtime.push(day)
-            log.info("%s: %d messages pushed for %s", runtime.name, sent, day)
-        except Exception:  # one platform's failure must not stop the other's push
-            log.exception("%s: push for %s failed", runtime.name, day)
+    """Build the day's digests and push them from `push_at` on (at once when None).
+
+    The build starts now. Once it has fixed the day's membership, each chat's messages are prepared as
+    soon as its own cards are summarized, and sent from `push_at` on, while the build goes on with the
+    rest: a chat whose cards are ready at `push_at` gets its digest then, the others as soon as theirs
+    are. A build that fails for good pushes nothing, unless it stored the day's digest (the LLM failed:
+    the cards go out with their abstracts). Every step is idempotent, so a restart in between
+    resumes: the build finishes what is missing, the push sends only what was not delivered.
+    """
+    build = asyncio.create_task(build_with_retries(service, day, retry_seconds))
+    try:
+        membership = asyncio.create_task(service.wait_membership(day))
+        await asyncio.wait({build, membership}, return_when=asyncio.FIRST_COMPLETED)
+        membership.cancel()
+        if build.done() and build.result() is None and service.get_digest(day) is None:
+            return  # arXiv kept failing: nothing to push today
+        # (The LLM down all day or refusing the key: the digest is stored all the same and goes out with
+        # its abstracts; the cards are edited in place once a later build has the translations.)
+        await push_all(runtimes, day, push_at)
+        await build  # the papers no chat shows as a card, and the archive
+    finally:
+        build.cancel()  # only matters when the job itself is cancelled (the bot is stopping)
 
 
 async def _scheduler(settings: Settings, service: DigestService, runtimes: list[PlatformRuntime]) -> None:
-    zone = settings.digest.zone
-    now = datetime.now(zone)
-    today_publish = next_publish(settings, now - timedelta(days=1))
-    if today_publish.date() == now.date() and today_publish <= now:
-        # Started after today's publish time (a restart, a crash): catch up now; pushes skip what was sent.
-        await daily_job(service, runtimes, now.date())
+    # Today's job first: started after its build time (a restart, a crash), it runs at once and resumes.
+    day = settings.digest.today()
     while True:
-        at = next_publish(settings, datetime.now(zone))
-        log.info("next daily digest at %s", at.isoformat(timespec="minutes"))
-        await asyncio.sleep(max(0.0, (at - datetime.now(zone)).total_seconds()))
-        await daily_job(service, runtimes, at.date())
+        plan = day_schedule(day, settings)
+        log.info(
+            "digest of %s: build at %s, push at %s",
+            day,
+            plan.build_at.isoformat(timespec="minutes"),
+            plan.push_at.isoformat(timespec="minutes"),
+        )
+        await asyncio.sleep(seconds_until(plan.build_at))
+        await daily_job(service, runtimes, day, push_at=plan.push_at)
+        day += timedelta(days=1)
 
 
 async def run_forever(settings: Settings, service: DigestService) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
-from datetime import date
+from datetime import date, datetime
 
 from telegram import Update
 from telegram.error import InvalidToken
@@ -58,8 +58,8 @@ class TelegramRuntime:
                 timeout=POLL_TIMEOUT, allowed_updates=ALLOWED_UPDATES
             )
 
-    async def push(self, day: date) -> int:
-        report = await Pusher(self.application.bot, self.store, self.service).push(day)
+    async def push(self, day: date, start_at: datetime | None = None) -> int:
+        report = await Pusher(self.application.bot, self.store, self.service).push(day, start_at)
         return report.sent
 
     async def stop(self) -> None:

@@ -101,6 +101,8 @@ class DigestSettings(_Section):
     language: Literal["zh", "en"]
     publish_at: str
     include_replacements: bool = False
+    # minutes after arXiv's announcement before the daily build starts (its API can lag the listings)
+    announcement_margin_minutes: int = Field(default=10, ge=0, le=720)
 
     _check_anchor = field_validator("anchor", "publish_at")(check_hhmm)
     _check_tz = field_validator("timezone")(check_timezone)

@@ -4,7 +4,9 @@ Each paper version is embedded once, from its title and abstract, and the vector
 database (float32, normalised to unit length so that a dot product is the cosine). Missing vectors are
 fetched in batches (one request per BATCH papers), one batch at a time: a 400-paper day is 4 requests,
 and fifty chats ranking the same day share them. When the endpoint fails for good, ranking goes on with
-whatever vectors are cached (keywords alone at worst): a digest never waits on an optional signal.
+whatever vectors are cached (keywords alone at worst): a digest never waits on an optional signal. A
+refusal (a wrong key, no access, no such model) is final for the process: the key is not sent again for
+every chat a push ranks.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ BATCH = 100  # inputs per request; OpenAI allows 2048 and 300k tokens, so 100 ab
 MAX_INPUT_CHARS = 6000  # ~1500 tokens: a title and a long abstract, far under the model's 8191
 
 Vector = tuple[float, ...]
+# Answers that every later request would get too: a wrong key, a key without access, no such model.
+REFUSALS = (openai.AuthenticationError, openai.PermissionDeniedError, openai.NotFoundError)
 
 
 def paper_text(paper: Paper) -> str:
@@ -96,16 +100,19 @@ class Embedder:
         self.requests = 0  # made by this process, for the benchmark and the log
         self.tokens = 0
         self._lock = asyncio.Lock()  # two pushes ranking the same day do not embed it twice
+        self.refused: str | None = None  # why the endpoint refused for good (401/403/404), once it did
 
     async def vectors(self, papers: Sequence[Paper]) -> dict[str, Vector]:
         """Vectors by versioned id: cached ones, plus the missing ones fetched now (those that fail are
         left out)."""
         ids = list(dict.fromkeys(p.versioned_id for p in papers))
         found = self.cache.get(ids, self.model)
-        if len(found) == len(ids):
+        if len(found) == len(ids) or self.refused is not None:
             return found
         async with self._lock:
             found = self.cache.get(ids, self.model)  # another task may have fetched them meanwhile
+            if self.refused is not None:  # or been refused
+                return found
             missing = list({p.versioned_id: p for p in papers if p.versioned_id not in found}.values())
             for start in range(0, len(missing), self.batch):
                 chunk = missing[start : start + self.batch]
@@ -122,6 +129,15 @@ class Embedder:
             response = await self.client.embeddings.create(
                 model=self.model, input=[paper_text(p) for p in papers], encoding_format="float"
             )
+        except REFUSALS as err:
+            self.refused = _short(err)
+            log.warning(
+                "embeddings (%s) refused, ranking without them until restarted: %s; check OPENAI_API_KEY "
+                "and [llm] embedding_model (empty turns embeddings off)",
+                self.model,
+                self.refused,
+            )
+            return None
         except openai.OpenAIError as err:
             log.warning("embeddings (%s) failed, ranking without them: %s", self.model, _short(err))
             return None

@@ -10,6 +10,7 @@ from typing import Protocol
 from digest.interests import Interests
 from digest.models import Digest, Paper, Summary
 from digest.ranking import ChatDigest
+from digest.store import Subscription
 
 
 class DigestSource(Protocol):
@@ -17,6 +18,10 @@ class DigestSource(Protocol):
 
     async def ensure_digest(self, day: date, categories: Sequence[str] | None = None) -> Digest:
         """The stored digest of that day and category set, built first if it never was."""
+        ...
+
+    async def ready_digest(self, day: date, subscription: Subscription) -> Digest:
+        """The digest this subscribed chat receives, once its own cards are ready (a push's view)."""
         ...
 
     def get_digest(self, day: date, categories: Sequence[str] | None = None) -> Digest | None:
@@ -47,7 +52,7 @@ class DigestSource(Protocol):
         self, digest: Digest, platform: str, chat_id: str, for_push: bool = False
     ) -> ChatDigest:
         """The digest as one chat gets it: mutes left out, ranked, cut into cards and an overview.
-        for_push keeps the order until push_done(), for a push resumed after a crash."""
+        for_push keeps the order of the chat's first push of it, for every later push (resumed, healing)."""
         ...
 
     def push_done(self, platform: str, chat_id: str, digest_key: str) -> None: ...

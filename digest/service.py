@@ -8,19 +8,25 @@ Each chat then gets the stored digest ranked and cut for it (chat_digest(): its 
 from digest/interests.py, embeddings from digest/embeddings.py, the ranking itself in
 digest/ranking.py). Papers of a digest that is not archived and that no subscribed chat shows as a card
 are summarized on a reader's first request (explain()), not by the build.
+
+A build works for the push: once the membership is fixed, it summarizes first the papers some chat will
+receive as cards (digest/priority.py), fetching full texts one request at a time in that order while the
+LLM summarizes the papers already fetched, and it reports each paper as done (digest/readiness.py), so a
+chat's push can start as soon as its own cards are ready. The archive is written when everything is.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import re
 import sqlite3
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Protocol
 
@@ -33,10 +39,12 @@ from digest.fulltext import FullText, FullTextFetcher
 from digest.interests import ChatInterests, Interests
 from digest.markdown import render_post
 from digest.models import Digest, Paper, Summary, SummaryRecord, Window, category_key, split_version
+from digest.priority import cards_first
 from digest.ranking import ChatDigest, keep_order, rank_for_chat
+from digest.readiness import BuildProgress
 from digest.storage import StorageError, check_archive_dir
-from digest.store import Store
-from digest.summarize import Summarizer
+from digest.store import Store, Subscription
+from digest.summarize import LLMUnusable, Summarizer
 from digest.window import late_since, select_papers, window_for
 
 log = logging.getLogger(__name__)
@@ -49,6 +57,14 @@ RATED_PAPERS_USED = 200  # the most recent liked (and disliked) papers a chat's 
 # (platform, chat id) -> how many cards a chat gets when it chose no number; the wiring knows the kinds
 # of chat (a Telegram private chat reads more than a channel).
 MaxCardsDefault = Callable[[str, str], int]
+
+
+# After the LLM was found down or refusing on a request, how long later requests take that answer as is.
+LAZY_RETRY_SECONDS = 60.0
+
+# How long a chat's order of a pushed digest is kept: longer than a failed summary waits for the build
+# that heals its card (the next day's at the latest) and than any push of that day can come.
+PUSH_ORDER_KEPT_DAYS = 14
 
 
 def _order_key(chat_id: str, digest_key: str) -> str:
@@ -136,7 +152,14 @@ class DigestService:
         self._build_lock = asyncio.Lock()
         self._building: set[str] = set()  # lease names of the build running in this process
         self._lazy_inflight: dict[str, asyncio.Future[None]] = {}
+        # The LLM found down or refusing on a reader's (or a push's) request, and when: the next chats of
+        # a push do not each wait out the client's retries again.
+        self._lazy_unusable: tuple[float, LLMUnusable] | None = None
+        # What a build's first look at the LLM found wrong, while that build runs.
+        self._llm_unusable: LLMUnusable | None = None
         self._warned_no_llm = False
+        self._progress: dict[date, BuildProgress] = {}  # builds of this process, by day
+        self._ensuring: dict[str, asyncio.Future[BuildReport]] = {}  # on-demand builds, by digest key
 
     async def aclose(self) -> None:
         """Close the LLM client's connections (shared by the summarizer and the embedder), the HTTP
@@ -207,7 +230,10 @@ class DigestService:
             paper = replace(paper, version=split_version(paper_id)[1])
         if self.store.has_summary_attempt(paper.versioned_id):
             return found  # tried and failed: the next build retries it, not every button press
-        await self._summarize_lazily([paper])
+        try:
+            await self._summarize_lazily([paper])
+        except LLMUnusable as err:  # down or refusing: the reader gets the abstract, not a dead button
+            log.warning("breakdown of %s asked for, but not summarized: %s", paper.versioned_id, err)
         return self.breakdown(paper_id)
 
     # -- one chat's digest --------------------------------------------------------------------
@@ -223,29 +249,54 @@ class DigestService:
         """The digest as this chat gets it: its mutes left out, ranked by its follows and ratings, its
         top `max_cards` as cards (summarized now if a build left them for later), the rest overview.
 
-        for_push: the order is kept (in platform_state) until push_done(), so that a push resumed after
-        a crash continues the same order even if the ranking's inputs changed meanwhile."""
+        for_push: the order of the chat's first push of this digest is kept (in platform_state), so that
+        a push resumed after a crash, or any later push (one that heals untranslated cards, one beside
+        `run`'s), continues in that order even if the chat's ratings, follows or max_cards changed
+        meanwhile: no paper moves between cards and overview once sent, none is sent twice, and a healed
+        card keeps its number and why-line."""
         chat_id = str(chat_id)
-        ranked = await self._rank(digest, platform, chat_id)
+        ranked = await self._shaped(digest, platform, chat_id, for_push)
         missing = [r.paper for r in ranked.cards if r.item.summary is None]
+        progress = self._progress.get(digest.date)
+        if missing and progress is not None and progress.running:
+            # A build of that day may be summarizing them right now: wait for it, not pay twice.
+            await progress.papers(p.versioned_id for p in missing)
+            ranked = await self._shaped(
+                self.store.load_digest(digest.key) or digest, platform, chat_id, for_push
+            )
+            missing = [r.paper for r in ranked.cards if r.item.summary is None]
         if missing and self.summarizer is not None:
-            await self._summarize_lazily(missing)
+            try:
+                await self._summarize_lazily(missing)
+            except LLMUnusable as err:
+                # The LLM is down or refuses: the cards go out with their abstracts, as when a build's
+                # LLM failed, and a later push or build heals them; the chat is not left without them.
+                log.warning("%s %s: %d cards go out untranslated: %s", platform, chat_id, len(missing), err)
             # Ranking again is cheap (vectors are cached) and reads the new texts from the store.
-            ranked = await self._rank(self.store.load_digest(digest.key) or digest, platform, chat_id)
-        if for_push:
-            key = _order_key(chat_id, digest.key)
-            kept = self.store.get_state(platform, key)
-            if kept is not None:
-                order = json.loads(kept)
-                ranked = keep_order(ranked, order["ids"], order["max_cards"])
-            else:
-                ids = [r.paper.base_id for r in ranked.ranked]
-                self.store.set_state(platform, key, json.dumps({"ids": ids, "max_cards": ranked.max_cards}))
+            ranked = await self._shaped(
+                self.store.load_digest(digest.key) or digest, platform, chat_id, for_push
+            )
+        return ranked
+
+    async def _shaped(self, digest: Digest, platform: str, chat_id: str, for_push: bool) -> ChatDigest:
+        """The chat's ranking; for a push, in the order its first push of the digest had (kept then)."""
+        ranked = await self._rank(digest, platform, chat_id)
+        if not for_push:
+            return ranked
+        key = _order_key(chat_id, digest.key)
+        kept = self.store.get_state(platform, key)
+        if kept is not None:
+            order = json.loads(kept)
+            return keep_order(ranked, order["ids"], order["max_cards"])
+        ids = [r.paper.base_id for r in ranked.ranked]
+        self.store.set_state(platform, key, json.dumps({"ids": ids, "max_cards": ranked.max_cards}))
         return ranked
 
     def push_done(self, platform: str, chat_id: str, digest_key: str) -> None:
-        """The chat has every part of the digest: its kept order is no longer needed."""
-        self.store.delete_state(platform, _order_key(str(chat_id), digest_key))
+        """The chat has every part of the digest. Its order stays kept (later pushes heal cards or find
+        nothing new in it); those of digests pushed long ago are dropped."""
+        before = datetime.now(UTC) - timedelta(days=PUSH_ORDER_KEPT_DAYS)
+        self.store.delete_states_before(platform, _order_key(str(chat_id), ""), before)
 
     async def card_ids_for_chat(self, digest: Digest, platform: str, chat_id: str) -> list[str]:
         """The base ids this chat gets as cards, best first; never calls the LLM."""
@@ -260,8 +311,8 @@ class DigestService:
     async def _taste_vectors(
         self, digest: Digest, interests: ChatInterests
     ) -> tuple[dict[str, Vector], list[Vector], list[Vector]]:
-        if self.embedder is None or not (interests.liked or interests.disliked):
-            return {}, [], []
+        if self.embedder is None or self._llm_unusable or not (interests.liked or interests.disliked):
+            return {}, [], []  # (the LLM server down or refusing the key now: not asked for embeddings)
         liked = [p for p in map(self.store.get_paper, interests.liked[-RATED_PAPERS_USED:]) if p]
         disliked = [p for p in map(self.store.get_paper, interests.disliked[-RATED_PAPERS_USED:]) if p]
         vectors = await self.embedder.vectors([*(i.paper for i in digest.items), *liked, *disliked])
@@ -273,17 +324,86 @@ class DigestService:
 
     # -- building -----------------------------------------------------------------------------
     async def ensure_digest(self, day: date, categories: Sequence[str] | None = None) -> Digest:
-        """The digest once no build of it is running (a push never sends a half-summarized digest),
-        built first if it never was."""
-        cats = self._categories(categories)
+        """The digest, built first if it never was; while a build of that day runs, once the build has
+        fixed its membership (chat_digest() then waits for the cards it shows, not for every paper)."""
+
+        async def no_paper(digest: Digest) -> list[str]:
+            return []
+
+        return await self._ready_digest(day, self._categories(categories), no_paper)
+
+    async def ready_digest(self, day: date, subscription: Subscription) -> Digest:
+        """The digest a subscribed chat receives, as soon as its own cards are summarized: a chat need
+        not wait for papers that only the archive or another chat shows as cards."""
+        cats = self._categories(subscription.categories or None)
+
+        async def cards(digest: Digest) -> list[str]:
+            versioned = {item.paper.base_id: item.paper.versioned_id for item in digest.items}
+            ids = await self.card_ids_for_chat(digest, subscription.platform, subscription.chat_id)
+            return [versioned[i] for i in ids if i in versioned]
+
+        return await self._ready_digest(day, cats, cards, (subscription.platform, subscription.chat_id))
+
+    async def wait_membership(self, day: date) -> None:
+        """Until a build in this process has fixed the day's membership (the digests and their papers)."""
+        await self._progress_of(day).membership()
+
+    def _progress_of(self, day: date) -> BuildProgress:
+        if day not in self._progress:
+            # A long-running bot builds a day at a time; forget days no push waits for any more.
+            for old in [d for d in self._progress if d < day - timedelta(days=7)]:
+                del self._progress[old]
+            self._progress[day] = BuildProgress()
+        return self._progress[day]
+
+    async def _ready_digest(
+        self,
+        day: date,
+        cats: tuple[str, ...],
+        needed: Callable[[Digest], Awaitable[Sequence[str]]],
+        chat: tuple[str, str] | None = None,
+    ) -> Digest:
         key = Digest.make_key(day, cats)
-        await self.wait_for_build(key)
+        progress = self._progress.get(day)
+        if progress is not None and progress.running:
+            await progress.membership_or_end()
+            cards = progress.cards.get(chat) if chat is not None else None
+            if cards is not None and progress.running:
+                # The build ranked this chat already: no need to load and rank the digest again.
+                await progress.papers(cards)
+            else:
+                digest = self.store.load_digest(key)
+                if digest is None:
+                    return await self._ensure_built(day, cats)
+                await progress.papers(await needed(digest))
+            digest = self.store.load_digest(key)
+            if digest is not None:
+                return digest
+        return await self._ensure_built(day, cats)
+
+    async def _ensure_built(self, day: date, cats: tuple[str, ...]) -> Digest:
+        key = Digest.make_key(day, cats)
+        await self.wait_for_build(key)  # another process's build: a push never sends it half-summarized
         existing = self.store.load_digest(key)
         if existing is not None:
             return existing
         if len(cats) > self.settings.limits.max_categories_per_subscription:
             raise ConfigError(f"{len(cats)} categories are past [limits] max_categories_per_subscription")
-        report = await self.build(day, [cats])
+        # One build per digest, however many chats of that category set ask for it at once.
+        building = self._ensuring.get(key)
+        if building is None:
+            building = self._ensuring[key] = asyncio.ensure_future(self.build(day, [cats]))
+            building.add_done_callback(lambda _: self._ensuring.pop(key, None))
+        try:
+            report = await asyncio.shield(building)
+        except LLMUnusable as err:
+            # Fetched and stored, but the LLM is down or refuses: the digest goes out with its abstracts
+            # (healed later) rather than not at all.
+            built = self.store.load_digest(key)
+            if built is None:
+                raise
+            log.warning("digest %s built without summaries: %s", key, err)
+            return built
         return report.digest
 
     async def build_all(self, day: date, progress: Progress | None = None) -> BuildReport:
@@ -324,12 +444,15 @@ class DigestService:
         names = [build_lease(Digest.make_key(day, s)) for s in sets]
         async with self._build_lock:
             self._building.update(names)
+            tracker = self._progress_of(day)
+            tracker.begin()
             try:
                 # One builder per digest across processes: a second build waits here, then finds the
                 # papers summarized and pays for nothing.
                 async with self.store.leases.hold(names, on_wait=_say_waiting):
-                    return await self._build(day, sets, progress or _NoProgress(), archive_all)
+                    return await self._build(day, sets, progress or _NoProgress(), archive_all, tracker)
             finally:
+                tracker.end()
                 self._building.difference_update(names)
 
     async def wait_for_build(self, key: str) -> None:
@@ -354,6 +477,7 @@ class DigestService:
         category_sets: Sequence[Sequence[str]] | None,
         progress: Progress,
         archive_all: bool,
+        tracker: BuildProgress,
     ) -> BuildReport:
         began = time.monotonic()
         sets = [tuple(s) for s in category_sets or [self.default_categories]]
@@ -371,13 +495,26 @@ class DigestService:
 
             digests = [self.store.load_digest(Digest.make_key(day, s)) for s in sets]
             report.digests = [d for d in digests if d is not None]
-            for digest in report.digests:
-                await self.warm_embeddings(digest)
             default_key = category_key(self.default_categories)
             archived = {
                 d.key for d in report.digests if archive_all or category_key(d.categories) == default_key
             }
-            await self._summarize_missing(report, progress, archived)
+            # The LLM is asked about the key before the embeddings endpoint is sent it: a wrong key (or a
+            # dead server) skips the embeddings, and the summaries stop at it as before (exit 2), with no
+            # request paid or refused. Only when an archived digest needs summaries: a finished day's
+            # rebuild needs no LLM, and ranks without embeddings if they fail.
+            summarizer = self.summarizer
+            checked = summarizer is not None and any(
+                item.summary is None for d in report.digests if d.key in archived for item in d.items
+            )
+            if checked and summarizer is not None:
+                summarizer.unusable = None
+                with contextlib.suppress(LLMUnusable):  # kept in summarizer.unusable for the summaries
+                    await summarizer.preflight()
+                self._llm_unusable = summarizer.unusable  # the build ranks without embeddings then
+            for digest in report.digests:
+                await self.warm_embeddings(digest)
+            await self._summarize_missing(report, progress, archived, tracker, checked)
             report.digests = [self.store.load_digest(d.key) or d for d in report.digests]
             for digest in report.digests:
                 if digest.key in archived:
@@ -402,6 +539,7 @@ class DigestService:
             error = f"{type(err).__name__}: {err}"[:500]
             raise
         finally:
+            self._llm_unusable = None
             # Recorded whatever happened after the tokens were spent: the run's cost is never lost.
             report.seconds = time.monotonic() - began
             self._record(report, error)
@@ -475,16 +613,29 @@ class DigestService:
             )
 
     async def _summarize_missing(
-        self, report: BuildReport, progress: Progress, full_keys: set[str] | None = None
+        self,
+        report: BuildReport,
+        progress: Progress,
+        full_keys: set[str] | None = None,
+        tracker: BuildProgress | None = None,
+        checked: bool = False,
     ) -> None:
         """Summarize what the digests lack: every paper of an archived digest (`full_keys`; None: all),
         and of any other digest only the papers some subscribed chat gets as a card (or that were tried
-        before and failed); the rest wait for a reader to ask (explain())."""
+        before and failed); the rest wait for a reader to ask (explain()).
+
+        The papers some chat gets as cards go first (digest/priority.py), so that pushes can start on
+        them while the build goes on; `tracker` tells waiting pushes which papers are still to come."""
         papers: dict[str, Paper] = {}
+        chats_cards: dict[tuple[str, str], list[str]] = {}  # versioned ids, per subscribed chat, best first
         for digest in report.digests:
+            cards_here = await self._card_ids_of_subscribers(digest)
+            versioned = {item.paper.base_id: item.paper.versioned_id for item in digest.items}
+            for chat, cards in cards_here.items():
+                chats_cards[chat] = [versioned[i] for i in cards if i in versioned]
             wanted: set[str] | None = None
             if full_keys is not None and digest.key not in full_keys:
-                wanted = await self._card_ids_of_subscribers(digest)
+                wanted = {paper_id for cards in cards_here.values() for paper_id in cards}
             for item in digest.items:
                 if item.summary is not None:
                     continue
@@ -495,7 +646,12 @@ class DigestService:
                     or self.store.has_summary_attempt(paper.versioned_id)
                 ):
                     papers.setdefault(paper.versioned_id, paper)
-        await self._summarize_papers(papers, report, progress)
+        order = cards_first(chats_cards.values(), report.digests)
+        rank = {paper_id: i for i, paper_id in enumerate(order)}
+        ordered = dict(sorted(papers.items(), key=lambda kv: rank.get(kv[0], len(rank))))
+        if tracker is not None:
+            tracker.select(ordered if self.summarizer is not None else (), chats_cards)
+        await self._summarize_papers(ordered, report, progress, tracker, checked)
 
     def _subscribers(self, digest: Digest) -> list[tuple[str, str]]:
         cat_key = category_key(digest.categories)
@@ -505,16 +661,17 @@ class DigestService:
             if category_key(tuple(sub.categories) or self.default_categories) == cat_key
         ]
 
-    async def _card_ids_of_subscribers(self, digest: Digest) -> set[str]:
-        wanted: set[str] = set()
-        for platform, chat_id in self._subscribers(digest):
-            wanted.update(await self.card_ids_for_chat(digest, platform, chat_id))
-        return wanted
+    async def _card_ids_of_subscribers(self, digest: Digest) -> dict[tuple[str, str], list[str]]:
+        """Each subscribed chat's cards in this digest (base ids, best first), by (platform, chat id)."""
+        return {
+            (platform, chat_id): await self.card_ids_for_chat(digest, platform, chat_id)
+            for platform, chat_id in self._subscribers(digest)
+        }
 
     async def warm_embeddings(self, digest: Digest) -> None:
         """Embed the day's papers and every paper its subscribers rated in one batched pass, rather than
         one request per chat when each is ranked."""
-        if self.embedder is None or not digest.items:
+        if self.embedder is None or self._llm_unusable or not digest.items:
             return
         rated: set[str] = set()
         for platform, chat_id in self._subscribers(digest):
@@ -526,8 +683,15 @@ class DigestService:
             await self.embedder.vectors([*(i.paper for i in digest.items), *papers])
 
     async def _summarize_papers(
-        self, papers: dict[str, Paper], report: BuildReport, progress: Progress
+        self,
+        papers: dict[str, Paper],
+        report: BuildReport,
+        progress: Progress,
+        tracker: BuildProgress | None = None,
+        checked: bool = False,
     ) -> None:
+        """Summarize `papers` in their order (the most wanted first); `checked`: this build already asked
+        the LLM about its key (preflight)."""
         if not papers:
             return
         summarizer = self.summarizer
@@ -539,14 +703,16 @@ class DigestService:
                 )
                 self._warned_no_llm = True
             return
-        # A new build asks afresh: in `run`, a server that was down at the last build may be back.
-        summarizer.unusable = None
-        await summarizer.preflight()  # a wrong key or a dead server: found before any full text is fetched
-        progress.start(len(papers), "summaries")
+        if not checked:
+            # A new build asks afresh: in `run`, a server that was down at the last build may be back.
+            summarizer.unusable = None
+            await summarizer.preflight()  # a wrong key or a dead server: found before any full text
+        elif summarizer.unusable is not None:  # as the build's own preflight found it
+            raise summarizer.unusable
+        ordered = list(papers.values())
+        progress.start(len(ordered), "summaries")
         llm = self.settings.llm
         spent = 0  # tokens of this build so far, against llm.digest_token_budget
-        # arXiv wants one request at a time: full texts are fetched in turn while the LLM works in parallel.
-        fetch_turn = asyncio.Lock()
 
         def over_budget() -> bool:
             return bool(llm.digest_token_budget) and spent >= llm.digest_token_budget
@@ -561,35 +727,83 @@ class DigestService:
                 fetcher is not None and fetcher.failed_fetches - failed_before >= FULLTEXT_FAILURES_TO_GIVE_UP
             )
 
-        async def one(paper: Paper) -> SummaryRecord:
-            nonlocal spent
-            if summarizer.unusable is not None:  # the LLM refused: fetch no more full texts for it
-                raise summarizer.unusable
-            source_text, kind = None, "abstract"
-            if fetcher is not None and not over_budget():
-                async with fetch_turn:
-                    fulltext = (
-                        FullText("abstract", (("Abstract", paper.abstract),))
-                        if fulltext_down()
-                        else await fetcher.fetch_async(paper)
-                    )
-                if fulltext.source != "abstract" and not over_budget():
-                    source_text = trim_to_budget(fulltext, llm.paper_token_budget)
-                    kind = fulltext.source
-            record = await summarizer.summarize(paper, source_text, kind)
-            spent += record.prompt_tokens + record.completion_tokens
-            # Stored as each finishes: a crash loses at most the papers in flight.
-            self.store.save_summary(record, summarizer.model, summarizer.language, summarizer.prompt_version)
-            progress.advance()
-            return record
+        # A pipeline: arXiv wants one request at a time, so one reader fetches full texts in priority
+        # order while `llm.concurrency` workers summarize the papers already read. The queue lets the
+        # reader run a little ahead of the LLM, not hold every full text of a big day in memory.
+        # Failures are collected, not raised at once: after an LLMUnusable the reader fetches nothing
+        # more and the workers skip what is queued, and what the papers in flight spent is still counted.
+        workers = llm.concurrency
+        queue: asyncio.Queue[tuple[Paper, str | None, str] | None] = asyncio.Queue(maxsize=2 * workers)
+        records: list[SummaryRecord] = []
+        problems: list[BaseException] = []
 
+        def done_meanwhile(paper: Paper) -> bool:
+            # A reader asked for this paper while the build was busy with others (explain()).
+            record = self.store.get_summary(
+                paper.versioned_id, summarizer.model, summarizer.language, summarizer.prompt_version
+            )
+            return record is not None and record.status != "failed" and record.summary is not None
+
+        async def read_papers() -> None:
+            try:
+                for paper in ordered:
+                    if summarizer.unusable is not None:  # the LLM refused: fetch no more full texts for it
+                        raise summarizer.unusable
+                    if tracker is not None:  # a build, not a reader's own request
+                        lazy = self._lazy_inflight.get(paper.versioned_id)
+                        if lazy is not None:
+                            await asyncio.shield(lazy)
+                        if done_meanwhile(paper):
+                            tracker.done(paper.versioned_id)
+                            progress.advance()
+                            continue
+                    source_text, kind = None, "abstract"
+                    if fetcher is not None and not over_budget():
+                        fulltext = (
+                            FullText("abstract", (("Abstract", paper.abstract),))
+                            if fulltext_down()
+                            else await fetcher.fetch_async(paper)
+                        )
+                        if fulltext.source != "abstract" and not over_budget():
+                            source_text = trim_to_budget(fulltext, llm.paper_token_budget)
+                            kind = fulltext.source
+                    await queue.put((paper, source_text, kind))
+            except Exception as err:
+                problems.append(err)
+            # Not in a `finally`: when the build is cancelled the workers are too, and nobody would take
+            # these from a full queue. Otherwise the workers are alive: they never stop early.
+            for _ in range(workers):
+                await queue.put(None)
+
+        async def summarize_papers() -> None:
+            nonlocal spent
+            while (item := await queue.get()) is not None:
+                if problems or summarizer.unusable is not None:
+                    continue  # the build has failed: drain the queue without paying for more
+                paper, source_text, kind = item
+                try:
+                    record = await summarizer.summarize(paper, source_text, kind)
+                    spent += record.prompt_tokens + record.completion_tokens
+                    # Stored as each finishes: a crash loses at most the papers in flight.
+                    self.store.save_summary(
+                        record, summarizer.model, summarizer.language, summarizer.prompt_version
+                    )
+                except Exception as err:
+                    problems.append(err)
+                    continue
+                records.append(record)
+                if tracker is not None:
+                    tracker.done(paper.versioned_id)
+                progress.advance()
+
+        tasks = [asyncio.ensure_future(read_papers())]
+        tasks += [asyncio.ensure_future(summarize_papers()) for _ in range(workers)]
         try:
-            # Exceptions are collected, not raised at once: after an LLMUnusable every other paper stops
-            # at its next step, and what the papers in flight spent is still counted below.
-            outcomes = await asyncio.gather(*(one(p) for p in papers.values()), return_exceptions=True)
+            await asyncio.gather(*tasks)
         finally:
+            for task in tasks:
+                task.cancel()  # only matters when the build itself is cancelled
             progress.close()
-        records = [o for o in outcomes if isinstance(o, SummaryRecord)]
         for record in records:
             report.llm_calls += record.calls
             report.prompt_tokens += record.prompt_tokens
@@ -598,7 +812,6 @@ class DigestService:
             report.failures += record.status == "failed"
             report.unverified += record.status == "unverified"
             report.abstract_only += record.status != "failed" and record.source == "abstract"
-        problems = [o for o in outcomes if isinstance(o, BaseException)]
         if problems:
             unusable = summarizer.unusable
             if unusable is not None:  # one error shared by every paper it stopped: counted once
@@ -623,6 +836,10 @@ class DigestService:
         readers or chats ask at the same moment."""
         if self.summarizer is None:
             return
+        if self._lazy_unusable is not None:
+            since, unusable = self._lazy_unusable
+            if time.monotonic() - since < LAZY_RETRY_SECONDS:
+                raise unusable
         waits: list[asyncio.Future[None]] = []
         todo: dict[str, Paper] = {}
         for paper in papers:
@@ -636,12 +853,19 @@ class DigestService:
             for key in todo:
                 self._lazy_inflight[key] = done
             try:
-                await self._summarize_papers(todo, self.lazy, _NoProgress())
+                # One process summarizes a paper: a push beside this one (or beside `run`) waits here,
+                # then finds the paper done and pays for nothing.
+                async with self.store.leases.hold([f"summary|{key}" for key in todo]):
+                    still = {k: p for k, p in todo.items() if not self.store.has_summary_attempt(k)}
+                    await self._summarize_papers(still, self.lazy, _NoProgress())
+            except LLMUnusable as err:
+                self._lazy_unusable = (time.monotonic(), err)
+                raise
             finally:
                 for key in todo:
                     self._lazy_inflight.pop(key, None)
                 done.set_result(None)
-            log.info("summarized %d paper(s) on request", len(todo))
+            log.info("summarized %d paper(s) on request", len(still))
         for wait in waits:
             await wait
 

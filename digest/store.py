@@ -817,6 +817,14 @@ class Store:
         with self.db.conn:
             self.db.execute("delete from platform_state where platform = ? and key = ?", [platform, key])
 
+    def delete_states_before(self, platform: str, prefix: str, before: datetime) -> None:
+        """Forget the states whose key starts with `prefix` that were last set before `before`."""
+        with self.db.conn:
+            self.db.execute(
+                "delete from platform_state where platform = ? and substr(key, 1, ?) = ? and updated_at < ?",
+                [platform, len(prefix), prefix, before.astimezone(UTC).isoformat(timespec="seconds")],
+            )
+
     def set_state(self, platform: str, key: str, value: str) -> None:
         with self.db.conn:
             self.db.table("platform_state").upsert(

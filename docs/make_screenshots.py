@@ -126,7 +126,8 @@ body {{ margin: 0; font-family: {FONTS}; font-size: 15px; line-height: 1.4;
 .bubble blockquote {{ margin: 4px 0; padding: 2px 8px; border-left: 3px solid #168acd;
                       background: #e8f3fb; border-radius: 4px; }}
 .time {{ text-align: right; color: #a0acb6; font-size: 12px; }}
-.keyboard button {{ width: 100%; border: 0; border-radius: 8px; padding: 9px; margin: 2px 0 10px;
+.keyboard .row {{ display: flex; gap: 4px; margin: 2px 0 4px; }}
+.keyboard button {{ flex: 1; border: 0; border-radius: 8px; padding: 9px;
                     background: rgba(40, 70, 40, .35); color: #fff; font: inherit; font-weight: 500; }}
 """
 
@@ -137,8 +138,10 @@ def telegram_page(digest: Digest, work: Path) -> Path:
     for message in messages:
         # The text is the exact Telegram HTML the bot sends (escaped by the renderer); only `expandable`
         # is Telegram's own attribute, which a browser ignores.
+        # One flex row per keyboard row, as Telegram lays them out.
         keyboard = "".join(
-            f"<button>{html.escape(button.text)}</button>" for row in message.buttons for button in row
+            '<div class="row">' + "".join(f"<button>{html.escape(b.text)}</button>" for b in row) + "</div>"
+            for row in message.buttons
         )
         blocks.append(
             f'<div class="bubble">{message.text}<div class="time">09:30</div></div>'
@@ -203,7 +206,7 @@ def discord_page(digest: Digest, work: Path) -> Path:
     messages = discord_render.digest_messages(digest)
     header, cards = messages[0], messages[1]
     embeds = [e.to_dict() for e in header.embeds] + [cards.embeds[0].to_dict()]
-    # The first card's buttons (detailed breakdown, ask), as its message carries them.
+    # The first card's buttons (detailed breakdown, 👍, 👎, ask), as its message carries them.
     first = [b for b in cards.buttons if b.label.endswith(" 1")]
     button = "".join(f'<span class="button">{html.escape(b.label)}</span>' for b in first)
     page = work / "discord.html"
@@ -226,7 +229,7 @@ def main() -> None:
         site, path = archive_page(digest, work)
         with serve(site) as base:
             screenshot(f"{base}/{path}", OUT / "archive.png", 1000, 1400)
-        screenshot(telegram_page(digest, work).as_uri(), OUT / "telegram.png", 620, 630)
+        screenshot(telegram_page(digest, work).as_uri(), OUT / "telegram.png", 620, 615)
         screenshot(discord_page(digest, work).as_uri(), OUT / "discord.png", 660, 700)
 
 

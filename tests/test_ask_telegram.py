@@ -239,4 +239,5 @@ async def test_search_by_title_word_breakdown_word_and_author(env: Env) -> None:
         assert "https://t.me/DigestTestBot?start=bd_2602_15766v1" in links  # its breakdown, one tap away
     assert ZH["search_none"].format(query="zzzunknownzzz") in [m["text"] for m in replies]
     assert len(replies) == 5  # the query syntax never failed: every search was answered
-    assert fake.errors == []
+    # a 429 when PTB's limiter and Telegram's bucket disagree by a message is waited out, never a failure
+    assert {code for _method, code, _text in fake.errors} <= {429}

@@ -292,6 +292,35 @@ async def test_push_posts_once_and_survives_429_missing_and_forbidden(
     assert fake.violations == []
 
 
+async def test_a_bug_met_in_one_channel_does_not_stop_the_others(
+    fake: FakeDiscord, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from adapters.discord import push as discord_push
+
+    store = Store.open(tmp_path / "data" / "digest.db")
+    seed_store(store)
+    first, second = fake.add_channel("first"), fake.add_channel("second")
+    for channel in (first, second):
+        store.subscribe("discord", channel, ["cs.SD", "eess.AS"], title=channel)
+    store.close()
+    heal = discord_push.heal
+
+    async def broken_for_the_first(channel, store, chat_id, mine):
+        if chat_id == first:
+            raise RuntimeError("a bug")
+        return await heal(channel, store, chat_id, mine)
+
+    monkeypatch.setattr(discord_push, "heal", broken_for_the_first)
+    runtime, service = await start_bot(fake, tmp_path, receive=False)
+    try:
+        assert await runtime.push(SEED_DAY) >= 3  # the second channel's, at least
+        # each channel has its header and two messages of cards
+        assert len(fake.messages[first]) == len(fake.messages[second]) == 3
+    finally:
+        await runtime.stop()
+        service.store.close()
+
+
 async def test_today_before_publish_time_does_not_build(bot: Bot) -> None:
     """At 07:00 on the 19th the day's digest is not out yet: the answer is the latest one, and nothing
     is built (the arXiv endpoint is unreachable here, so a build would answer with a failure)."""

@@ -5,6 +5,7 @@ resumed after a crash keeps its order. Real service, fake arXiv and fake LLM."""
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -76,11 +77,86 @@ async def test_a_resumed_push_keeps_the_order_it_started_with(tmp_path: Path):
         again = await service.chat_digest(digest, "telegram", "-1", for_push=True)
         assert [r.paper.base_id for r in again.ranked] == [r.paper.base_id for r in first.ranked]
         assert again.max_cards == first.max_cards == 10
+        old_key = "push-order|-1|2026-01-01|cs.SD,eess.AS"
+        service.store.set_state("telegram", old_key, "{}")
+        service.store.db.execute(
+            "update platform_state set updated_at = '2026-01-01T00:00:00+00:00' where key = ?", [old_key]
+        )
         service.push_done("telegram", "-1", digest.key)
-        fresh = await service.chat_digest(digest, "telegram", "-1", for_push=True)
+        assert service.store.get_state("telegram", old_key) is None  # orders of long ago are dropped
+        # A later push of the same digest (one that heals cards) finds the shape the chat already got.
+        later = await service.chat_digest(digest, "telegram", "-1", for_push=True)
+        assert [r.paper.base_id for r in later.ranked] == [r.paper.base_id for r in first.ranked]
+        # What a reader asks for (/today) is ranked afresh, and so is the next day's digest.
+        fresh = await service.chat_digest(digest, "telegram", "-1")
         assert all(
             "navigation" in r.paper.title.lower() or "Robot" in r.paper.title for r in fresh.ranked[:6]
         )
+    finally:
+        await service.aclose()
+        service.store.close()
+
+
+async def test_a_dead_llm_leaves_cards_untranslated_not_chats_without_their_digest(
+    seed_arxiv, tmp_path: Path
+):
+    """The LLM down when a push (or a reader) needs summaries on the spot: the digest goes out with its
+    abstracts and heals later, as when a build's LLM failed; nothing raises into the adapters."""
+    _arxiv, arxiv_server = seed_arxiv
+    config = write_config(tmp_path / "c.toml", arxiv_server.url)
+    config.write_text(config.read_text().replace("retries = 2", "retries = 0"))
+    env = {"OPENAI_BASE_URL": "http://127.0.0.1:9/v1", "OPENAI_API_KEY": "sk-test"}  # nothing listens
+    service = make_service(load_settings(config, env, base_dir=tmp_path))
+    try:
+        # a subscription's own set, first built by its push
+        digest = await service.ensure_digest(DAY, ["cs.SD"])
+        assert len(digest.items) == 6 and all(i.summary is None for i in digest.items)
+        mine = await service.chat_digest(digest, "telegram", "-1", for_push=True)
+        assert len(mine.cards) == 6 and all(r.item.summary is None for r in mine.cards)
+        paper, summary = await service.explain(digest.items[0].paper.versioned_id) or (None, None)
+        assert paper is not None and summary is None  # the abstract, not a button left hanging
+    finally:
+        await service.aclose()
+        service.store.close()
+
+
+async def test_two_processes_summarizing_the_same_cards_pay_once(fake_llm, tmp_path: Path):
+    """Two pushes at once (two processes: two stores, two lease owners) for a chat whose cards a build
+    left unsummarized: one pays, the other waits and finds them done."""
+    llm, llm_server = fake_llm
+    llm.latency = 0.2  # both are asking at once
+    config = write_config(tmp_path / "c.toml", "http://127.0.0.1:9")
+    config.write_text(config.read_text().replace("[llm]", '[llm]\nembedding_model = ""'))
+    env = {"OPENAI_BASE_URL": f"{llm_server.url}/v1", "OPENAI_API_KEY": "sk-test"}
+    settings = load_settings(config, env, base_dir=tmp_path)
+    items = topic_items([("codec", 5)], "2602.1")
+    digest = make_digest([replace(i, summary=None) for i in items])
+    services = [make_service(settings), make_service(settings)]
+    store_digest(services[0].store, digest)
+    try:
+        pushes = [s.chat_digest(digest, "telegram", "-1", for_push=True) for s in services]
+        for mine in await asyncio.gather(*pushes):
+            assert all(r.item.summary is not None for r in mine.cards)
+        assert sorted(llm.calls_for(i.paper.versioned_id) for i in items) == [1] * 5
+    finally:
+        for service in services:
+            await service.aclose()
+            service.store.close()
+
+
+async def test_an_llm_found_refusing_is_not_asked_again_for_every_chat(fake_llm, tmp_path: Path):
+    llm, llm_server = fake_llm
+    llm.api_keys = {"sk-the-right-key"}
+    config = write_config(tmp_path / "c.toml", "http://127.0.0.1:9")
+    env = {"OPENAI_BASE_URL": f"{llm_server.url}/v1", "OPENAI_API_KEY": "sk-a-wrong-key"}
+    service = make_service(load_settings(config, env, base_dir=tmp_path))
+    digest = make_digest([replace(i, summary=None) for i in topic_items([("codec", 3)], "2602.1")])
+    store_digest(service.store, digest)
+    try:
+        for chat in ("-1", "-2", "-3"):  # a push's chats, one after another
+            mine = await service.chat_digest(digest, "telegram", chat, for_push=True)
+            assert len(mine.cards) == 3 and all(r.item.summary is None for r in mine.cards)
+        assert llm.models_listed == 1 and llm.received == 0  # asked once, then taken as said
     finally:
         await service.aclose()
         service.store.close()

@@ -19,6 +19,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from digest.delivery_log import DeliveryLog
+from digest.interests import FOLLOW, Interests, parse_terms
 from digest.leases import HOST, Leases
 from digest.store import Store
 from tests.conftest import CLI, SECRET_VARS, SEED_JSON, SEED_POST, run_in_process
@@ -290,6 +291,13 @@ gateway_url = "{discord.gateway_url}"
         untranslated = telegram.messages_to(CHATS[0])[1]["text"]
         assert "Large audio language models" in untranslated or "abstract" in untranslated.lower()
 
+        # Meanwhile both chats change their interests: the digest they already got keeps its shape (no
+        # card moves to an overview sent now, none is sent again) and each healed card its number.
+        store = Store.open(project.database)
+        for platform, chat in (("telegram", str(CHATS[0])), ("discord", channel)):
+            Interests(store).add(platform, chat, FOLLOW, parse_terms("neurons"))
+            store.set_max_cards(platform, chat, 3)
+        store.close()
         llm.responder = None  # back the next day: a build fills the summaries in
         code, out = await _run_here(tmp_path, env, "build", "--date", DAY)
         assert code == 0 and "failures 0" in out, out
@@ -305,6 +313,7 @@ gateway_url = "{discord.gateway_url}"
         assert len(discord.edits) == card_messages  # each message of cards edited once
         cards = [card for message in discord.messages[channel][1:] for card in message["embeds"]]
         assert len(cards) == 8
+        assert [c["footer"]["text"].rsplit(" · ", 1)[1] for c in cards] == [f"{n}/8" for n in range(1, 9)]
         assert [c["description"][:20] for c in cards] == [
             TRANSLATIONS[c["url"].rsplit("/", 1)[1].rsplit("v", 1)[0]][:20] for c in cards
         ]

@@ -57,6 +57,27 @@ def test_a_refused_key_stops_the_build_at_the_first_answer(seed_arxiv, fake_llm,
     assert project.post(DAY).read_bytes() == SEED_POST.read_bytes()
 
 
+def test_a_refused_key_is_not_sent_to_the_embeddings_endpoint_either(seed_arxiv, fake_llm, make_project, cli):
+    """A chat that rated papers makes the build embed the day before ranking: the key is checked first."""
+    from digest.interests import Interests
+    from digest.store import Store
+
+    _, arxiv_server = seed_arxiv
+    llm, llm_server = fake_llm
+    llm.api_keys = {"sk-the-right-key"}
+    project = make_project(arxiv_server.url, llm_server.url)
+    store = Store.open(project.database)
+    store.subscribe("telegram", "-100", ["cs.SD", "eess.AS"], "a group")
+    Interests(store).rate("telegram", "-100", "7", "2602.15766", 1)
+    store.close()
+
+    result = cli(project, "build", "--date", DAY)
+
+    assert result.returncode == 2 and "refused the API key" in result.stderr, result.stderr
+    assert llm.received == 0 and llm.embeddings_received == 0  # asked once, for the free model list
+    assert llm.models_listed == 1
+
+
 def test_without_a_model_list_the_first_refused_answer_stops_the_build(
     seed_arxiv, fake_llm, make_project, cli
 ):

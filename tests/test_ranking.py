@@ -171,3 +171,18 @@ async def test_embeddings_are_batched_cached_and_survive_a_failing_endpoint(capl
         assert "ranking without them" in caplog.text
         assert "sk-test" not in caplog.text
         await client.close()
+
+
+async def test_embeddings_refused_once_are_not_asked_again_with_that_key(caplog: pytest.LogCaptureFixture):
+    """A wrong key (401) is final: ranking fifty chats must not send it fifty more times."""
+    fake = FakeLLM(api_keys={"sk-right-key"})
+    papers = [i.paper for i in topic_items([("codec", 3)], "2602.1")]
+    with BackgroundServer(fake.app()) as server:
+        client = AsyncOpenAI(api_key="sk-wrong-key", base_url=f"{server.url}/v1", max_retries=0)
+        embedder = Embedder(client, "text-embedding-3-small", Store.memory())
+        with caplog.at_level(logging.WARNING):
+            for _chat in range(3):
+                assert await embedder.vectors(papers) == {}
+        assert embedder.requests == 1 and embedder.refused and "401" in embedder.refused
+        assert "OPENAI_API_KEY" in caplog.text and "sk-wrong-key" not in caplog.text
+        await client.close()

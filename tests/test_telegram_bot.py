@@ -400,3 +400,80 @@ async def test_one_bad_paper_never_stops_a_push(env: Env):
     assert third == good.paper.title
     assert fake.errors == []
     assert await env.runtime.push(day) == 0
+
+
+async def test_a_bug_met_in_one_chat_does_not_stop_the_others(env: Env, monkeypatch: pytest.MonkeyPatch):
+    from adapters.telegram.push import Pusher
+
+    heal = Pusher._heal
+
+    async def broken_for_the_group(self, chat_id, *args):
+        if chat_id == str(GROUP):
+            raise RuntimeError("a bug")
+        await heal(self, chat_id, *args)
+
+    monkeypatch.setattr(Pusher, "_heal", broken_for_the_group)
+    subscribe_all(env.store)
+    await env.runtime.start(receive=False)
+    assert await env.runtime.push(SEED_DAY) == 27  # the group's messages went out before the bug
+    assert all(len(texts(env.fake, chat)) == 9 for chat in (CHANNEL, GROUP, PRIVATE))
+
+
+async def test_a_paper_no_link_can_name_stays_in_the_overview_without_its_breakdown_link(env: Env):
+    fake, store = env.fake, env.store
+    good = seed_items()[0]
+    odd = replace(good.paper, base_id="2602.1234567")  # an id no /start payload can carry
+    day = SEED_DAY.replace(day=19)
+    store_digest(store, make_digest([good, DigestItem(odd, good.summary)], day))
+    store.subscribe(TG, str(GROUP), ["cs.SD", "eess.AS"], "Lab group")
+    store.set_max_cards(TG, str(GROUP), 1)  # the odd paper goes to the overview
+    await env.runtime.start(receive=False)
+    assert await env.runtime.push(day) == 3  # the header, the card and the overview
+    overview = fake.messages_to(GROUP)[-1]
+    assert overview["text"].endswith(f"2. {good.paper.title}")
+    assert [e["url"] for e in overview["entities"] if e["type"] == "text_link"] == [odd.abs_url]
+    assert fake.errors == []
+
+
+async def test_cards_sent_while_the_llm_was_down_are_healed_by_the_next_push(tmp_path: Path, fake_llm):
+    """A digest stored without summaries (its build's LLM was down): the push sends the abstracts; the
+    next push, with the LLM back, summarizes the cards on the spot and edits them in place."""
+    _llm, llm_server = fake_llm
+    fake = await FakeTelegram().start()
+    add_chats(fake)
+    config = write_config(tmp_path / "digest.toml", fake.base_url, "[llm]\nretries = 0")
+    no_fulltext = (
+        'retries = 0\nhtml_url = "http://127.0.0.1:9/html/{id}"\npdf_url = "http://127.0.0.1:9/pdf/{id}"'
+    )
+    config.write_text(config.read_text().replace("retries = 0", no_fulltext, 1))
+    unsummarized = [replace(item, summary=None) for item in seed_items()]
+    store = Store.open(tmp_path / "data" / "digest.db")
+    store_digest(store, make_digest(unsummarized))
+    store.subscribe(TG, str(GROUP), ["cs.SD", "eess.AS"], "Lab")
+    store.close()
+    try:
+        for llm_url, sent in (("http://127.0.0.1:9", 9), (llm_server.url, 0)):  # down, then back
+            env = {
+                "TELEGRAM_BOT_TOKEN": fake.token,
+                "OPENAI_BASE_URL": f"{llm_url}/v1",
+                "OPENAI_API_KEY": "k",
+            }
+            settings = load_settings(config, env, base_dir=tmp_path)
+            store = Store.open(settings.database_path)
+            service = make_service(settings, store)
+            runtime = make_runtime(settings, store, service)
+            await runtime.start(receive=False)
+            try:
+                assert await runtime.push(SEED_DAY) == sent
+            finally:
+                await runtime.stop()
+                await service.aclose()
+                store.close()
+        assert len(fake.edits) == 8
+        cards = [m["text"] for m in fake.chats[GROUP].messages.values()][1:]  # as edited
+        assert all(
+            item.summary.translation[:20] in card for item, card in zip(seed_items(), cards, strict=True)
+        )
+        assert fake.errors == []
+    finally:
+        await fake.stop()

@@ -13,16 +13,18 @@ titles and links, so one bad paper never stops the digest.
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from datetime import date
+from datetime import date, datetime
 
 import discord
 
 from adapters.discord import render
 from adapters.discord.app import PLATFORM, DigestSource, make_view, send
 from config.settings import ConfigError
-from digest.models import Digest, category_key
+from digest.models import Digest
 from digest.ranking import ChatDigest
+from digest.schedule import seconds_until
 from digest.store import Store, Subscription
 
 log = logging.getLogger(__name__)
@@ -35,40 +37,61 @@ def channel_gone(err: discord.HTTPException) -> bool:
     return err.code in GONE_CODES
 
 
-async def push_digest(client: discord.Client, store: Store, service: DigestSource, day: date) -> int:
+async def push_digest(
+    client: discord.Client, store: Store, service: DigestSource, day: date, start_at: datetime | None = None
+) -> int:
     """Post the digest of `day` to every active subscribed channel that has not had it; return the
-    number of messages posted. 429s are waited out by discord.py itself."""
+    number of messages posted. Sending starts at `start_at` (at once when None); channels go one at a
+    time, in the order their cards become ready (service.ready_digest waits for a running build), each
+    ranked for the channel beforehand. 429s are waited out by discord.py itself."""
     sent = 0
-    digests: dict[str, Digest] = {}
-    for sub in store.active_subscriptions(PLATFORM):
-        categories = list(sub.categories) or None
-        wanted = category_key(categories) if categories else ""
+
+    async def ready(sub: Subscription) -> tuple[Subscription, ChatDigest | None]:
         try:
-            digest = digests.get(wanted) or await service.ensure_digest(day, categories)
+            digest = await service.ready_digest(day, sub)
         except ConfigError as err:  # e.g. a subscription past [limits]
             log.warning("discord push: no digest for channel %s: %s", sub.chat_id, err)
-            continue
+            return sub, None
         except Exception:
-            log.exception("discord push: no digest of %s for %s", day, categories or "the default set")
-            continue
-        digests[wanted] = digest
+            log.exception("discord push: no digest of %s for %s", day, ",".join(sub.categories) or "default")
+            return sub, None
         try:
-            channel = client.get_partial_messageable(int(sub.chat_id))
-        except ValueError:
-            store.deactivate(PLATFORM, sub.chat_id, "not a Discord channel id")
-            continue
-        try:
-            mine = await service.chat_digest(digest, PLATFORM, sub.chat_id, for_push=True)
+            return sub, await service.chat_digest(digest, PLATFORM, sub.chat_id, for_push=True)
         except Exception:
             log.exception("discord push: could not rank the digest for channel %s", sub.chat_id)
-            continue
-        posted = await _post_missing(channel, store, sub, mine)
-        if posted is None:
-            continue
-        sent += posted
-        await heal(channel, store, sub.chat_id, mine)
-        service.push_done(PLATFORM, sub.chat_id, digest.key)
+            return sub, None
+
+    waits = [asyncio.ensure_future(ready(sub)) for sub in store.active_subscriptions(PLATFORM)]
+    try:
+        for next_ready in asyncio.as_completed(waits):
+            sub, mine = await next_ready
+            if mine is not None:
+                if start_at is not None:
+                    await asyncio.sleep(seconds_until(start_at))
+                try:
+                    sent += await _push_channel(client, store, service, sub, mine)
+                except Exception:  # a bug met in one channel's digest must not stop everyone else's
+                    log.exception("discord push to channel %s failed", sub.chat_id)
+    finally:
+        for wait in waits:
+            wait.cancel()
     return sent
+
+
+async def _push_channel(
+    client: discord.Client, store: Store, service: DigestSource, sub: Subscription, mine: ChatDigest
+) -> int:
+    try:
+        channel = client.get_partial_messageable(int(sub.chat_id))
+    except ValueError:
+        store.deactivate(PLATFORM, sub.chat_id, "not a Discord channel id")
+        return 0
+    posted = await _post_missing(channel, store, sub, mine)
+    if posted is None:
+        return 0
+    await heal(channel, store, sub.chat_id, mine)
+    service.push_done(PLATFORM, sub.chat_id, mine.digest.key)
+    return posted
 
 
 async def _post_missing(channel, store: Store, sub: Subscription, mine: ChatDigest) -> int | None:
@@ -80,7 +103,10 @@ async def _post_missing(channel, store: Store, sub: Subscription, mine: ChatDige
     sent = 0
     for message in render.chat_digest_messages(mine, skip=done):
         if not deliveries.claim(PLATFORM, sub.chat_id, digest.key, message.parts):
-            continue  # another push has (or had) these parts
+            # Another push holds (or has just sent) these parts and goes through the channel in the
+            # same order: leave the rest to it, so the messages never arrive out of order.
+            log.info("discord push: channel %s is being pushed by another process", sub.chat_id)
+            break
         try:
             posted, full = await _post(channel, message, digest)
         except discord.HTTPException as err:
@@ -146,8 +172,12 @@ async def heal(channel, store: Store, chat_id: str, mine: ChatDigest) -> int:
     edited = 0
     for message_id in stale:
         parts = deliveries.parts_of_message(PLATFORM, chat_id, digest.key, message_id)
-        messages = render.pack(render.chat_card_blocks(mine, parts))
-        if len(messages) != 1:
+        blocks = render.chat_card_blocks(mine, parts)
+        messages = render.pack(blocks)
+        if len(blocks) != len(parts):
+            # a card muted since: editing would take it out of the channel, and no other message has it
+            log.warning("discord: message %s holds cards no longer in the digest; left as it is", message_id)
+        elif len(messages) != 1:
             log.warning("discord: message %s no longer fits once translated; left as it is", message_id)
         else:
             try:

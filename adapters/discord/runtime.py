@@ -8,7 +8,7 @@ import contextlib
 import hashlib
 import json
 import logging
-from datetime import date
+from datetime import date, datetime
 
 import discord
 
@@ -105,10 +105,10 @@ class DiscordRuntime:
         log.info("discord: commands synced (%d)", len(payload))
         return True
 
-    async def push(self, day: date) -> int:
+    async def push(self, day: date, start_at: datetime | None = None) -> int:
         if self.client is None:
             raise RuntimeError("start() the Discord runtime before pushing")
-        return await push_digest(self.client, self.store, self.service, day)
+        return await push_digest(self.client, self.store, self.service, day, start_at)
 
     async def stop(self) -> None:
         client, task = self.client, self._task

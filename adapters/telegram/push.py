@@ -16,9 +16,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from telegram import Bot
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
@@ -33,8 +32,9 @@ from adapters.telegram.render import (
 )
 from adapters.telegram.sending import edit, send
 from config.settings import ConfigError
-from digest.models import Digest, category_key
-from digest.ranking import why_line
+from digest.models import Digest
+from digest.ranking import ChatDigest, why_line
+from digest.schedule import seconds_until
 from digest.store import Store, Subscription
 
 log = logging.getLogger(__name__)
@@ -93,23 +93,43 @@ class Pusher:
         self.bot, self.store, self.service = bot, store, service
         self.concurrency = concurrency
 
-    async def push(self, day: date) -> PushReport:
+    async def push(self, day: date, start_at: datetime | None = None) -> PushReport:
+        """Deliver the digest of `day` to every active subscriber; sending starts at `start_at` (at once
+        when None). Each chat's messages are prepared as soon as its cards are ready (a build may still
+        be running), so at `start_at` every ready chat's messages go out with no work left before them."""
         report = PushReport()
         subscriptions = self.store.active_subscriptions(PLATFORM)
-        digests: dict[str, asyncio.Future[Digest]] = {}
         gate = asyncio.Semaphore(self.concurrency)
 
-        async def digest_for(categories: Sequence[str]) -> Digest:
-            key = category_key(tuple(categories))
-            if key not in digests:  # one build per category set, however many chats share it
-                digests[key] = asyncio.ensure_future(
-                    self.service.ensure_digest(day, list(categories) or None)
-                )
-            return await digests[key]
-
         async def one(subscription: Subscription) -> None:
+            chat_id = subscription.chat_id
+            # Waits for the chat's own cards outside the gate, so chats that are ready go first.
+            try:
+                digest = await self.service.ready_digest(day, subscription)
+            except ConfigError as err:  # e.g. a subscription past [limits]
+                log.warning("telegram push: no digest for chat %s: %s", chat_id, err)
+                report.failed.append(chat_id)
+                return
+            except Exception:
+                log.exception(
+                    "telegram push: no digest for chat %s (%s)", chat_id, ",".join(subscription.categories)
+                )
+                report.failed.append(chat_id)
+                return
+            try:
+                mine, parts = await self._prepare(digest, chat_id)
+            except Exception:
+                log.exception("telegram push: could not rank the digest for chat %s", chat_id)
+                report.failed.append(chat_id)
+                return
+            if start_at is not None:
+                await asyncio.sleep(seconds_until(start_at))
             async with gate:
-                await self._push_chat(subscription, digest_for, report)
+                try:
+                    await self._push_chat(subscription, digest, mine, parts, report)
+                except Exception:  # a bug met in one chat's digest must not stop everyone else's
+                    log.exception("telegram push to chat %s failed", chat_id)
+                    report.failed.append(chat_id)
 
         await asyncio.gather(*(one(s) for s in subscriptions))
         log.info(
@@ -123,40 +143,38 @@ class Pusher:
         )
         return report
 
-    async def _push_chat(self, subscription: Subscription, digest_for, report: PushReport) -> None:
+    async def _prepare(self, digest: Digest, chat_id: str) -> tuple[ChatDigest, list[tuple[str, Message]]]:
+        """The digest ranked and cut for the chat, and its messages, rendered."""
+        mine = await self.service.chat_digest(digest, PLATFORM, chat_id, for_push=True)
+        return mine, render_chat_digest(mine, self.bot.username)
+
+    async def _push_chat(
+        self,
+        subscription: Subscription,
+        digest: Digest,
+        mine: ChatDigest,
+        parts: list[tuple[str, Message]],
+        report: PushReport,
+    ) -> None:
         chat_id = subscription.chat_id
-        try:
-            digest = await digest_for(subscription.categories)
-        except ConfigError as err:  # e.g. a subscription past [limits]
-            log.warning("telegram push: no digest for chat %s: %s", chat_id, err)
-            report.failed.append(chat_id)
-            return
-        except Exception:
-            log.exception(
-                "telegram push: no digest for chat %s (%s)", chat_id, ",".join(subscription.categories)
-            )
-            report.failed.append(chat_id)
-            return
-        try:
-            mine = await self.service.chat_digest(digest, PLATFORM, chat_id, for_push=True)
-        except Exception:
-            log.exception("telegram push: could not rank the digest for chat %s", chat_id)
-            report.failed.append(chat_id)
-            return
         deliveries = self.store.deliveries
-        items = {item.paper.base_id: item for item in digest.items}
+        # From the chat's digest as ranked: with the cards summarized just now (if a build left them).
+        items = {item.paper.base_id: item for item in mine.digest.items}
         whys = (
             {entry.paper.base_id: why_line(entry.why, digest.language) for entry in mine.cards}
             if mine.personalised
             else {}
         )
         done = deliveries.done_parts(PLATFORM, chat_id, digest.key)
-        for part, message in render_chat_digest(mine, self.bot.username):
+        for part, message in parts:
             if part in done:
                 continue
-            # Claimed before it is sent: a push running beside this one skips it.
+            # Claimed before it is sent. A part another push holds (or has just sent) means that push
+            # is going through this chat in the same order: leave the rest to it, so the chat's cards
+            # never arrive out of order.
             if not deliveries.claim(PLATFORM, chat_id, digest.key, [part]):
-                continue
+                log.info("telegram push: chat %s is being pushed by another process", chat_id)
+                break
             try:
                 sent = await self._send_part(chat_id, part, message, items, report)
             except ChatMigrated as err:
@@ -167,7 +185,7 @@ class Pusher:
                 self.store.deactivate(PLATFORM, chat_id, f"migrated to supergroup {new_id}")
                 log.info("telegram chat %s became supergroup %s; subscription moved", chat_id, new_id)
                 moved = replace(subscription, chat_id=new_id)
-                await self._push_chat(moved, digest_for, report)
+                await self._push_chat(moved, digest, *await self._prepare(digest, new_id), report)
                 return
             except TelegramError as err:
                 deliveries.release(PLATFORM, chat_id, digest.key, [part])
@@ -195,7 +213,7 @@ class Pusher:
             if item is not None:  # a card: a reader's reply to it asks its paper
                 self.store.remember_message(PLATFORM, chat_id, message_id, item.paper.versioned_id)
             report.sent += 1
-        await self._heal(chat_id, digest, whys, report)
+        await self._heal(chat_id, mine.digest, whys, report)
         self.service.push_done(PLATFORM, chat_id, digest.key)
         report.chats_done += 1
 

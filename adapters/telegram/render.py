@@ -291,12 +291,13 @@ def _overview_line(number: int, paper: Paper, bot_username: str) -> tuple[str, s
     """(HTML, the text Telegram counts) of one overview item: its number, title linked to arXiv, and a
     link that opens the breakdown in the reader's private chat with the bot."""
     title = _clip(_plain(paper.title), MAX_OVERVIEW_TITLE) or paper.versioned_id
-    link = deep_link(bot_username, paper.versioned_id)
-    html = (
-        f'{number}. <a href="{escape(paper.abs_url)}">{escape(title, quote=False)}</a> '
-        f'<a href="{escape(link)}">📖</a>'
-    )
-    return html, f"{number}. {title} 📖"
+    html = f'{number}. <a href="{escape(paper.abs_url)}">{escape(title, quote=False)}</a>'
+    try:
+        link = deep_link(bot_username, paper.versioned_id)
+    except ValueError:  # an id no /start payload can carry: the title link alone, not a failed push
+        log.warning("telegram: no breakdown link for %r in the overview", paper.versioned_id)
+        return html, f"{number}. {title}"
+    return f'{html} <a href="{escape(link)}">📖</a>', f"{number}. {title} 📖"
 
 
 def render_overview(

@@ -144,6 +144,7 @@ class FakeLLM:
     # to completions ("Missing scopes: api.model.read").
     models_status: int = 200
     received: int = 0  # chat completion requests that reached the server, refused ones included
+    embeddings_received: int = 0  # /embeddings requests that reached the server, refused ones included
     in_flight: int = 0
     echo_errors: bool = False  # error messages repeat the request's path and Authorization header
     max_in_flight: int = 0
@@ -168,6 +169,8 @@ class FakeLLM:
         return sum(len(body["input"]) for body in self.embedding_requests)
 
     async def _embeddings(self, request: web.Request) -> web.Response:
+        with self._lock:
+            self.embeddings_received += 1
         refused = self._refused_key(request)
         if refused is not None:
             return refused

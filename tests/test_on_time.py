@@ -1,0 +1,133 @@
+"""On time on a big day, on a short clock: the daily job summarizes first the papers chats receive as
+cards, and a chat whose cards are ready is pushed at publish_at while the build goes on with the rest.
+
+Real DigestService, SQLite store and PTB runtime against the fake arXiv, a slow fake LLM (one request at
+a time) and the fake Bot API. Two channels follow narrow category sets whose only papers come late in
+arXiv order; the configured set (the archive) holds all eight seed papers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.run import daily_job
+from bot.telegram_wiring import make_runtime
+from bot.wiring import make_service
+from config.settings import load_settings
+from tests.conftest import SEED_JSON, write_config
+from tests.fakes.openai_api import paper_id_of
+from tests.fakes.telegram_api import FakeTelegram
+from tests.telegram_support import SEED_DAY
+
+CL_CHANNEL, LG_CHANNEL = -1001000000011, -1001000000012
+CL_PAPER, LG_PAPER = "2602.15537v1", "2602.15484v1"  # 4th and 7th of the eight, newest first
+
+
+async def test_cards_first_and_a_chat_pushed_before_the_build_ends(seed_arxiv, fake_llm, tmp_path: Path):
+    _, arxiv_server = seed_arxiv
+    llm, llm_server = fake_llm
+    llm.latency = 0.3  # a slow LLM: the eight papers take 2.4 s, one at a time
+    telegram = await FakeTelegram().start()
+    telegram.add_chat(CL_CHANNEL, "channel", "Language")
+    telegram.add_chat(LG_CHANNEL, "channel", "Learning")
+    config = tmp_path / "digest.toml"
+    config.write_text(
+        f"""
+[digest]
+categories = ["cs.SD", "eess.AS"]
+timezone = "Asia/Shanghai"
+anchor = "08:50"
+language = "zh"
+[arxiv]
+api_url = "{arxiv_server.url}/api/query"
+html_url = "{arxiv_server.url}/html/{{id}}"
+pdf_url = "{arxiv_server.url}/pdf/{{id}}"
+delay_seconds = 0
+[llm]
+concurrency = 1
+[telegram]
+api_base_url = "{telegram.base_url}"
+""",
+        encoding="utf-8",
+    )
+    env = {
+        "OPENAI_BASE_URL": f"{llm_server.url}/v1",
+        "OPENAI_API_KEY": "sk-test",
+        "TELEGRAM_BOT_TOKEN": telegram.token,
+    }
+    settings = load_settings(config, env, base_dir=tmp_path)
+    service = make_service(settings)
+    service.store.subscribe("telegram", str(CL_CHANNEL), ["cs.CL"], "Language")
+    service.store.subscribe("telegram", str(LG_CHANNEL), ["cs.LG"], "Learning")
+    runtime = make_runtime(settings, service.store, service)
+    await runtime.start(receive=False)
+    archive = settings.archive_dir / "2026-02-18-arxiv-daily.md"
+    try:
+        push_at = datetime.now(UTC) + timedelta(seconds=1.2)
+        job = asyncio.create_task(daily_job(service, [runtime], SEED_DAY, push_at=push_at))
+
+        # The channels' cards are ready within a second, but nothing leaves before publish_at...
+        await asyncio.sleep(0.9)
+        assert telegram.sent == []
+        # ...and then each channel's push starts at once, long before the build ends.
+        await telegram.wait_for(lambda: len(telegram.messages_to(CL_CHANNEL)) == 2)
+        assert datetime.now(UTC) >= push_at
+        await telegram.wait_for(lambda: len(telegram.messages_to(LG_CHANNEL)) == 2)
+        assert len(llm.requests) < 8
+        assert not archive.exists()
+        # A reader's /today for the whole configured digest meanwhile waits for the build's summaries
+        # rather than paying the LLM for them a second time.
+        archive_digest = service.get_digest(SEED_DAY)
+        assert archive_digest is not None
+        today = asyncio.create_task(service.chat_digest(archive_digest, "telegram", "5550001"))
+
+        await asyncio.wait_for(job, timeout=30)
+        shown = await asyncio.wait_for(today, timeout=5)
+    finally:
+        await runtime.stop()
+        await telegram.stop()
+        if service.summarizer is not None:
+            await service.summarizer.client.close()
+        service.store.close()
+
+    # The channels' cards were summarized first, then the archive's other papers, in arXiv order.
+    order = [paper_id_of(body) for body in llm.requests]
+    assert order[:2] == [CL_PAPER, LG_PAPER]
+    assert len(order) == 8 and len(set(order)) == 8
+    assert len(shown.cards) == 8 and all(r.item.summary is not None for r in shown.cards)
+    assert archive.exists()
+    # The card went out translated: the LLM's text, not the English abstract.
+    zh = {p["id"]: p["zh"] for p in json.loads(SEED_JSON.read_text(encoding="utf-8"))["papers"]}
+    card = telegram.messages_to(CL_CHANNEL)[1]["text"]
+    assert zh[CL_PAPER]["translation"][:20] in card
+
+
+async def test_a_build_stopped_midway_stops_at_once_and_resumes(seed_arxiv, fake_llm, tmp_path: Path):
+    # SIGTERM during a build cancels it: the fetcher and the workers stop together (none waits on the
+    # other), and the next build summarizes only what is missing.
+    _, arxiv_server = seed_arxiv
+    llm, llm_server = fake_llm
+    llm.latency = 0.3
+    config = write_config(tmp_path / "c.toml", arxiv_server.url)
+    # One worker: the fetcher, far ahead, waits on a full queue when the stop comes.
+    config.write_text(config.read_text().replace("concurrency = 4", "concurrency = 1"))
+    env = {"OPENAI_BASE_URL": f"{llm_server.url}/v1", "OPENAI_API_KEY": "sk-test"}
+    service = make_service(load_settings(config, env, base_dir=tmp_path))
+    try:
+        build = asyncio.create_task(service.build(SEED_DAY))
+        await asyncio.sleep(0.5)
+        build.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await asyncio.wait_for(build, timeout=5)
+        first = len(llm.requests)
+        report = await service.build(SEED_DAY)
+        assert report.missing_summaries == 0
+        assert len(llm.requests) - first < 8  # what was done before the stop was kept
+    finally:
+        await service.aclose()
+        service.store.close()
