@@ -132,11 +132,49 @@ class Leases:
                 except sqlite3.Error:
                     log.exception("could not release the lease %s (it expires by itself)", name)
 
-    async def _renew_forever(self, names: list[str], ttl: float) -> None:
+    @contextlib.asynccontextmanager
+    async def one_by_one(self, ttl: float = 120.0, poll: float = 0.2) -> AsyncIterator[LeaseSet]:
+        """A set of leases taken and given back one at a time while the block runs (a build's papers
+        in flight), renewed in the background; whatever is still held is given back at the end."""
+        held = LeaseSet(self, ttl, poll)
+        renewer = asyncio.create_task(self._renew_forever(held.names, ttl))
+        try:
+            yield held
+        finally:
+            renewer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewer
+            for name in list(held.names):
+                held.give_back(name)
+
+    async def _renew_forever(self, names: list[str] | set[str], ttl: float) -> None:
         while True:
             await asyncio.sleep(ttl / 3)
-            for name in names:
+            for name in list(names):
                 try:
                     self.renew(name, ttl)
                 except sqlite3.Error:
                     log.warning("could not renew the lease %s; trying again", name)
+
+
+class LeaseSet:
+    """Leases of one holder taken and given back one at a time (see Leases.one_by_one)."""
+
+    def __init__(self, leases: Leases, ttl: float, poll: float):
+        self.leases, self.ttl, self.poll = leases, ttl, poll
+        self.names: set[str] = set()
+
+    async def take(self, name: str) -> None:
+        """Take `name`, waiting while another process holds it."""
+        while not self.leases.try_acquire(name, self.ttl):
+            await asyncio.sleep(self.poll)
+        self.names.add(name)
+
+    def give_back(self, name: str) -> None:
+        if name not in self.names:
+            return
+        self.names.discard(name)
+        try:
+            self.leases.release(name)
+        except sqlite3.Error:
+            log.exception("could not release the lease %s (it expires by itself)", name)

@@ -37,6 +37,7 @@ from digest.budget import trim_to_budget
 from digest.embeddings import Embedder, Vector
 from digest.fulltext import FullText, FullTextFetcher
 from digest.interests import ChatInterests, Interests
+from digest.leases import LeaseSet
 from digest.markdown import render_post
 from digest.models import Digest, Paper, Summary, SummaryRecord, Window, category_key, split_version
 from digest.priority import cards_first
@@ -79,6 +80,12 @@ class Progress(Protocol):
 
 def build_lease(digest_key: str) -> str:
     return f"build:{digest_key}"
+
+
+def summary_lease(versioned_id: str) -> str:
+    """The lease of one paper's summary: held by a build while the paper is in flight, and by a process
+    summarizing it on the spot, so that two processes never pay for the same paper."""
+    return f"summary|{versioned_id}"
 
 
 def _say_waiting(name: str) -> None:
@@ -744,7 +751,7 @@ class DigestService:
             )
             return record is not None and record.status != "failed" and record.summary is not None
 
-        async def read_papers() -> None:
+        async def read_papers(held: LeaseSet) -> None:
             try:
                 for paper in ordered:
                     if summarizer.unusable is not None:  # the LLM refused: fetch no more full texts for it
@@ -753,7 +760,11 @@ class DigestService:
                         lazy = self._lazy_inflight.get(paper.versioned_id)
                         if lazy is not None:
                             await asyncio.shield(lazy)
+                        # Another process (a /today, a button, a push) may be summarizing it on the spot:
+                        # wait for it and take its result. Held until stored, so they wait for ours.
+                        await held.take(summary_lease(paper.versioned_id))
                         if done_meanwhile(paper):
+                            held.give_back(summary_lease(paper.versioned_id))
                             tracker.done(paper.versioned_id)
                             progress.advance()
                             continue
@@ -775,12 +786,13 @@ class DigestService:
             for _ in range(workers):
                 await queue.put(None)
 
-        async def summarize_papers() -> None:
+        async def summarize_papers(held: LeaseSet) -> None:
             nonlocal spent
             while (item := await queue.get()) is not None:
-                if problems or summarizer.unusable is not None:
-                    continue  # the build has failed: drain the queue without paying for more
                 paper, source_text, kind = item
+                if problems or summarizer.unusable is not None:
+                    held.give_back(summary_lease(paper.versioned_id))
+                    continue  # the build has failed: drain the queue without paying for more
                 try:
                     record = await summarizer.summarize(paper, source_text, kind)
                     spent += record.prompt_tokens + record.completion_tokens
@@ -791,19 +803,22 @@ class DigestService:
                 except Exception as err:
                     problems.append(err)
                     continue
+                finally:
+                    held.give_back(summary_lease(paper.versioned_id))
                 records.append(record)
                 if tracker is not None:
                     tracker.done(paper.versioned_id)
                 progress.advance()
 
-        tasks = [asyncio.ensure_future(read_papers())]
-        tasks += [asyncio.ensure_future(summarize_papers()) for _ in range(workers)]
-        try:
-            await asyncio.gather(*tasks)
-        finally:
-            for task in tasks:
-                task.cancel()  # only matters when the build itself is cancelled
-            progress.close()
+        async with self.store.leases.one_by_one() as held:
+            tasks = [asyncio.ensure_future(read_papers(held))]
+            tasks += [asyncio.ensure_future(summarize_papers(held)) for _ in range(workers)]
+            try:
+                await asyncio.gather(*tasks)
+            finally:
+                for task in tasks:
+                    task.cancel()  # only matters when the build itself is cancelled
+                progress.close()
         for record in records:
             report.llm_calls += record.calls
             report.prompt_tokens += record.prompt_tokens
@@ -840,6 +855,10 @@ class DigestService:
             since, unusable = self._lazy_unusable
             if time.monotonic() - since < LAZY_RETRY_SECONDS:
                 raise unusable
+        # A build of this process may have them queued or in flight (its per-paper leases are this
+        # process's own, so they do not stop us): wait for it to be done with them.
+        for building in [p for p in self._progress.values() if p.running and p.selected]:
+            await building.papers(p.versioned_id for p in papers)
         waits: list[asyncio.Future[None]] = []
         todo: dict[str, Paper] = {}
         for paper in papers:
@@ -855,7 +874,7 @@ class DigestService:
             try:
                 # One process summarizes a paper: a push beside this one (or beside `run`) waits here,
                 # then finds the paper done and pays for nothing.
-                async with self.store.leases.hold([f"summary|{key}" for key in todo]):
+                async with self.store.leases.hold([summary_lease(key) for key in todo]):
                     still = {k: p for k, p in todo.items() if not self.store.has_summary_attempt(k)}
                     await self._summarize_papers(still, self.lazy, _NoProgress())
             except LLMUnusable as err:

@@ -160,3 +160,42 @@ async def test_an_llm_found_refusing_is_not_asked_again_for_every_chat(fake_llm,
     finally:
         await service.aclose()
         service.store.close()
+
+
+async def test_a_today_beside_another_process_building_the_digest_pays_nothing_twice(
+    seed_arxiv, fake_llm, tmp_path: Path
+):
+    """`build` (or `run`'s daily job) in one process is summarizing the day when a `/today` in another
+    process shows the digest: its cards wait for the papers the build is on and reuse them, and the
+    build skips the papers the `/today` summarized first; a button pressed in the building process
+    waits for the build too. Each paper is paid for once."""
+    _arxiv, arxiv_server = seed_arxiv
+    llm, llm_server = fake_llm
+    llm.latency = 0.3  # a build that takes a while, so the two overlap
+    config = write_config(tmp_path / "c.toml", arxiv_server.url)
+    config.write_text(config.read_text().replace("concurrency = 4", "concurrency = 2"))
+    env = {"OPENAI_BASE_URL": f"{llm_server.url}/v1", "OPENAI_API_KEY": "sk-test"}
+    settings = load_settings(config, env, base_dir=tmp_path)
+    builder, reader = make_service(settings), make_service(settings)  # two processes: two lease owners
+    try:
+        build = asyncio.ensure_future(builder.build(DAY))
+        while (digest := reader.get_digest(DAY)) is None:
+            assert not build.done()
+            await asyncio.sleep(0.02)
+        ids = [i.paper.versioned_id for i in digest.items]
+        while not llm.requests:  # the build is summarizing
+            await asyncio.sleep(0.01)
+        # ... and every breakdown button pressed meanwhile in the building process itself
+        mine, *pressed = await asyncio.gather(
+            reader.chat_digest(digest, "telegram", "555"),  # a private chat's /today: 8 cards
+            *(builder.explain(i) for i in ids),
+        )
+        assert len(mine.cards) == 8 and all(r.item.summary is not None for r in mine.cards)
+        assert all(found is not None and found[1] is not None for found in pressed)
+        report = await build
+        assert [llm.calls_for(i) for i in ids] == [1] * 8, [llm.calls_for(i) for i in ids]
+        assert report.missing_summaries == 0 and report.llm_calls + reader.lazy.llm_calls == 8
+    finally:
+        for service in (builder, reader):
+            await service.aclose()
+            service.store.close()
