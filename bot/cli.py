@@ -290,11 +290,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         if getattr(args, "date", None):
             parse_date(args.date)  # refuse a bad date before touching anything
     except ConfigError as err:
+        # Not loaded, so not registered yet: the keys in the environment are masked by value.
+        env_secrets = [
+            os.environ.get(n) or "" for n in ("OPENAI_API_KEY", "TELEGRAM_BOT_TOKEN", "DISCORD_BOT_TOKEN")
+        ]
+        message = redact(str(err), env_secrets)
         if args.command == "doctor":
             from bot.doctor import config_failed
 
-            return config_failed(str(err))
-        _error(str(err))
+            return config_failed(message)
+        _error(message)
         return EXIT_USAGE
     args.config_source = args.config or os.environ.get("ARXIV_DIGEST_CONFIG") or None
     secrets = settings.secrets
@@ -313,7 +318,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _error(redact(str(err), secret_values))
         return EXIT_USAGE if err.user_fixable else EXIT_FAILURE
     except SourceError as err:
-        _error(str(err))
+        _error(redact(str(err), secret_values))
         return EXIT_FAILURE
     except KeyboardInterrupt:
         return 130

@@ -16,6 +16,7 @@ import openai
 import requests
 
 from config.settings import Settings
+from digest.redaction import redact
 from digest.storage import StorageError, check_archive_dir
 from digest.store import Store
 from digest.summarize import LLMRefused, classify_failure, provider_message
@@ -46,7 +47,9 @@ def exit_code(checks: list[Check]) -> int:
 
 def print_checks(checks: list[Check]) -> int:
     for check in checks:
-        print(check.line())
+        # Redacted like every log line: an upstream's answer quoted here (a proxy's error page in front
+        # of Telegram) may echo the request URL and with it the token.
+        print(redact(check.line()))
     code = exit_code(checks)
     failed = sum(1 for c in checks if c.ok is False)
     print("all checks passed" if code == 0 else f"{failed} of {len(checks)} checks failed")
@@ -178,7 +181,7 @@ async def _check_telegram(settings: Settings) -> Check:
             "check the network, a proxy or [telegram] api_base_url",
             user_fixable=False,
         )
-    except TelegramError as err:  # the message is Telegram's own; it never holds the token
+    except TelegramError as err:  # Telegram's message, or a proxy's page quoted by PTB (redacted)
         return Check("Telegram", False, f"Telegram answered: {err.message}", "try again later", False)
     finally:
         await bot.shutdown()

@@ -13,9 +13,11 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Iterable
+from urllib.parse import quote
 
 MASK = "***"
 MIN_SECRET = 6  # shorter "secrets" (test placeholders) would mask ordinary words
+MIN_SECRET_PART = 12  # a part of a token masked on its own (a bot's numeric id is public, and short)
 
 _lock = threading.Lock()
 _known: tuple[str, ...] = ()
@@ -36,11 +38,19 @@ _PATTERNS = (
 )
 
 
+def _forms(secret: str) -> set[str]:
+    """A key as it may be printed: whole, percent-encoded (a URL echoed by a proxy), and its secret
+    parts alone (Telegram's `<bot id>:<secret>`, Discord's `<id>.<time>.<hmac>`)."""
+    forms = {secret, quote(secret, safe="")}
+    forms.update(part for part in re.split(r"[:.]", secret) if len(part) >= MIN_SECRET_PART)
+    return forms
+
+
 def remember_secrets(secrets: Iterable[str | None]) -> None:
     """Register the process's own keys (once, at start). Longest first, so a key containing another
     is masked whole."""
     global _known
-    values = {s for s in secrets if s and len(s) >= MIN_SECRET}
+    values = {f for s in secrets if s and len(s) >= MIN_SECRET for f in _forms(s)}
     with _lock:
         _known = tuple(sorted(set(_known) | values, key=len, reverse=True))
 

@@ -121,6 +121,20 @@ async def test_bad_bot_tokens_and_a_dead_arxiv(fakes: Fakes) -> None:
     assert "wrong-token" not in out + err and "Traceback" not in out + err
 
 
+async def test_a_proxy_page_echoing_the_token_is_quoted_without_it(fakes: Fakes) -> None:
+    """A proxy (or a local Bot API server) in front of Telegram answers getMe with a page repeating the
+    request line, token included: doctor quotes what it said, never the token."""
+    fakes.telegram.proxy_errors["getMe"] = 403
+
+    code, out, err = await fakes.doctor()
+
+    assert code == 1, out + err  # a service in the way, not the set-up
+    line = _line(out, "Telegram")
+    assert line.startswith("✗") and "Forbidden by proxy" in line and "/bot***/getMe" in line
+    for secret in (fakes.telegram.token, fakes.telegram.token.split(":")[1]):
+        assert secret not in out + err
+
+
 def test_a_broken_config_is_the_one_line_doctor_can_give(make_project, cli) -> None:
     project = make_project("http://127.0.0.1:9")
     project.config.write_text('[llm]\napi_key = "sk-oops-123456"\n', encoding="utf-8")

@@ -45,6 +45,16 @@ def test_token_shapes_and_known_secrets_are_masked(text: str, kept: str, gone: s
     assert kept in out and gone not in out
 
 
+def test_a_known_token_is_masked_percent_encoded_and_by_its_secret_part() -> None:
+    for text in (
+        "GET /bot7012345678%3AAAH-known-telegram-SECRET/getMe",  # a proxy echoing the quoted path
+        "secret part alone: AAH-known-telegram-SECRET",
+    ):
+        out = redact(text)
+        assert "AAH-known" not in out and "***" in out, out
+    assert redact("bot 7012345678 is ours") == "bot 7012345678 is ours"  # its public id stays
+
+
 def test_ordinary_words_are_kept() -> None:
     for text in (
         "Forbidden: bot was blocked by the user",
