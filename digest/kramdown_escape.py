@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import html
 import re
+from urllib.parse import unquote
 
 # C0 controls (other than tab and newline) are invalid in HTML and some stop Jekyll's reader.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -155,7 +156,14 @@ def _links(text: str, table: bool) -> str:
         url = url.replace("(", "%28").replace(")", "%29")
         label = _text(inner, table)
         out.append(_text(prefix, table))
-        out.append(f"[{label}]({url})" if link_url(url) and label.strip() else label)
+        if link_url(url) and label.strip():
+            out.append(f"[{label}]({url})")
+            # A link whose text is not its address shows the address too, as on Telegram and Discord:
+            # the LLM's text may come from a prompt injection dressing a phishing URL up as "PDF".
+            if inner.strip() not in (url, unquote(url), target.split()[0].strip("<>")):
+                out.append(f" ({plain_line(url)})")
+        else:
+            out.append(label)
         pos = close + 1
     out.append(_text(text[pos:], table))
     return "".join(out)

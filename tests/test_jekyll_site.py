@@ -221,6 +221,8 @@ def test_one_fold_per_paper_with_its_breakdown_lists_intact(site: Site):
         # Markdown still works: bold, code, the table, and http(s) links
         assert fold.findall(".//strong") and fold.findall(".//code") and fold.findall(".//table")
         assert [a.get("href") for a in fold.iter("a")] == ["https://evil.example/phish"]
+        # ... and a link dressed up as "PDF" shows where it goes
+        assert "PDF (https://evil.example/phish)" in _norm(fold.text_content())
         # the fenced code kept its lines, braces included
         assert "x = {'a': 1}" in fold.text_content()
 

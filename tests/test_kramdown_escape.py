@@ -63,8 +63,13 @@ def test_only_http_links_stay_links_and_other_brackets_are_text():
         '[t](https://c.example "title") [ref][1] [^1] *[HTML]: x'
     )
     assert out == (
-        "[ok](https://a.example/x_%28y%29) bad [img](https://b.example/p.png) "
-        "[t](https://c.example) &#91;ref&#93;&#91;1&#93; &#91;^1&#93; *&#91;HTML&#93;: x"
+        "[ok](https://a.example/x_%28y%29) (https://a.example/x&#95;%28y%29) bad "
+        "[img](https://b.example/p.png) (https://b.example/p.png) "
+        "[t](https://c.example) (https://c.example) &#91;ref&#93;&#91;1&#93; &#91;^1&#93; *&#91;HTML&#93;: x"
+    )
+    # a link whose text is its address needs no second copy
+    assert breakdown_markdown("see [https://a.example/p](https://a.example/p)") == (
+        "see [https://a.example/p](https://a.example/p)"
     )
     assert link_url("https://arxiv.org/abs/2602.15766v1") == "https://arxiv.org/abs/2602.15766v1"
     assert link_url("javascript:alert(1)") is None and link_url("https://a.example/{{x}}") is None
