@@ -37,6 +37,7 @@ from digest.latexml import section_title
 from digest.models import FullText, Paper, split_version
 from digest.numbers import unsupported_numbers
 from digest.store import Store
+from digest.summarize import without_lone_surrogates
 
 log = logging.getLogger(__name__)
 
@@ -135,7 +136,7 @@ def parse_answer(content: str | None) -> tuple[str, list[Any], bool]:
     try:
         data = json.loads(fenced.group(1) if fenced else content)
     except json.JSONDecodeError:
-        prose = content.strip()
+        prose = without_lone_surrogates(content.strip())
         cited = [m.group(1) for m in _CITED.finditer(prose)]
         return prose, cited, not _NOT_SAID.search(prose)
     if not isinstance(data, dict) or not isinstance(data.get("answer"), str):
@@ -143,7 +144,7 @@ def parse_answer(content: str | None) -> tuple[str, list[Any], bool]:
     sections = data.get("sections")
     answered = data.get("answered")
     return (
-        data["answer"].strip(),
+        without_lone_surrogates(data["answer"]).strip(),
         sections if isinstance(sections, list) else [],
         answered if isinstance(answered, bool) else True,
     )

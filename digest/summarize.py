@@ -167,6 +167,15 @@ def paper_message(paper: Paper, source_text: str | None) -> str:
     return "\n".join(parts)
 
 
+# Half of a UTF-16 pair: JSON may escape one alone ("\ud83d", an emoji cut at a token limit) and
+# json.loads keeps it, but it is no character: UTF-8 (SQLite, the archive file, the chat APIs) refuses it.
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def without_lone_surrogates(text: str) -> str:
+    return _LONE_SURROGATE.sub("", text)
+
+
 def parse_reply(content: str | None) -> Summary:
     """The reply's JSON object as a Summary; MalformedReply says what is wrong, for the re-ask."""
     if not content or not content.strip():
@@ -185,7 +194,7 @@ def parse_reply(content: str | None) -> Summary:
     if missing:
         raise MalformedReply(f"these fields were missing, empty or not strings: {', '.join(missing)}")
     # Keep trailing double spaces: they are Markdown line breaks.
-    return Summary(**{name: data[name].strip("\r\n") for name in SUMMARY_FIELDS})
+    return Summary(**{name: without_lone_surrogates(data[name]).strip("\r\n") for name in SUMMARY_FIELDS})
 
 
 @dataclass

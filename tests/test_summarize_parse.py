@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from digest.questions import parse_answer
 from digest.summarize import MalformedReply, parse_reply
 
 GOOD = {"translation": "译文", "background": "- a  \n- b  ", "method": "m", "results": "r 0.50"}
@@ -47,3 +48,23 @@ def test_no_temperature_is_sent_unless_configured(seed_arxiv, fake_llm, make_pro
     project.config.write_text(project.config.read_text() + "temperature = 0.3\n")
     project.run("build", "--date", "2026-02-17", check=True)
     assert all(body.get("temperature") == 0.3 for body in llm.requests[8:])
+
+
+def test_half_an_emoji_in_the_reply_is_dropped_not_a_failed_build(seed_arxiv, fake_llm, make_project):
+    """JSON may escape half of a UTF-16 pair alone (an emoji cut at a token limit, or a prompt
+    injection's doing); json.loads keeps it, and UTF-8 (SQLite, the archive) refused it: the build
+    stopped with exit 1, and every rebuild again."""
+    _, arxiv_server = seed_arxiv
+    llm, llm_server = fake_llm
+    reply = '{"translation": "半个 \\ud83d 表情 \\ud83d\\ude00", "background": "- b \\udc00", "method": "m", "results": "r"}'
+    llm.responder = lambda body: (200, reply)
+    assert parse_reply(reply).translation == "半个  表情 😀"
+    assert parse_answer('{"answer": "x \\ud83d y"}')[0] == "x  y"
+    assert parse_answer("prose \ud83d reply")[0] == "prose  reply"
+    project = make_project(arxiv_server.url, llm_server.url)
+
+    result = project.run("build", "--date", "2026-02-18")
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    post = project.post("2026-02-18").read_text(encoding="utf-8")
+    assert post.count("半个  表情 😀") == 8 and "failures 0" in result.stdout
