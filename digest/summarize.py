@@ -194,7 +194,10 @@ def parse_reply(content: str | None) -> Summary:
     if missing:
         raise MalformedReply(f"these fields were missing, empty or not strings: {', '.join(missing)}")
     # Keep trailing double spaces: they are Markdown line breaks.
-    return Summary(**{name: without_lone_surrogates(data[name]).strip("\r\n") for name in SUMMARY_FIELDS})
+    fields: dict[str, Any] = {
+        name: without_lone_surrogates(data[name]).strip("\r\n") for name in SUMMARY_FIELDS
+    }
+    return Summary(**fields)
 
 
 @dataclass
