@@ -396,6 +396,8 @@ class DigestService:
             return existing
         if len(cats) > self.settings.limits.max_categories_per_subscription:
             raise ConfigError(f"{len(cats)} categories are past [limits] max_categories_per_subscription")
+        if category_key(cats) in self._sets_past_limits():
+            raise ConfigError("this category set is past [limits] max_category_sets")
         # One build per digest, however many chats of that category set ask for it at once.
         building = self._ensuring.get(key)
         if building is None:
@@ -415,24 +417,38 @@ class DigestService:
 
     async def build_all(self, day: date, progress: Progress | None = None) -> BuildReport:
         """The configured set plus every category set an active subscription asks for: one fetch."""
+        return await self.build(day, self._sets_within_limits(warn=True), progress)
+
+    def _sets_within_limits(self, warn: bool = False) -> list[tuple[str, ...]]:
+        """The configured set, then the sets of active subscriptions as far as [limits] allows.
+        Subscriptions made before [limits] (or with limits since lowered) cannot cost more than the
+        limits allow: past them, a chat's set is not built (its push logs the missing digest)."""
         sets = [self.default_categories]
         limits = self.settings.limits
         for sub in self.store.active_subscriptions():
             cats = tuple(sub.categories) or self.default_categories
             if category_key(cats) in {category_key(s) for s in sets}:
                 continue
-            # Subscriptions made before [limits] (or with limits since lowered) cannot cost more than
-            # the limits allow: past them, a chat's set is not built (its push logs the missing digest).
             if len(cats) > limits.max_categories_per_subscription or len(sets) > limits.max_category_sets:
-                log.warning(
-                    "%s %s: its %d categories are past [limits]; not built",
-                    sub.platform,
-                    sub.chat_id,
-                    len(cats),
-                )
+                if warn:
+                    log.warning(
+                        "%s %s: its %d categories are past [limits]; not built",
+                        sub.platform,
+                        sub.chat_id,
+                        len(cats),
+                    )
                 continue
             sets.append(cats)
-        return await self.build(day, sets, progress)
+        return sets
+
+    def _sets_past_limits(self) -> set[str]:
+        """Category keys of subscribed sets that [limits] leaves unbuilt (see _sets_within_limits)."""
+        allowed = {category_key(s) for s in self._sets_within_limits()}
+        subscribed = {
+            category_key(tuple(sub.categories) or self.default_categories)
+            for sub in self.store.active_subscriptions()
+        }
+        return subscribed - allowed
 
     async def build(
         self,

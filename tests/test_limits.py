@@ -14,9 +14,10 @@ from adapters.discord.texts import TEXTS as DISCORD_TEXTS
 from adapters.telegram.texts import TEXTS as TELEGRAM_TEXTS
 from bot import discord_wiring
 from bot.wiring import make_service
-from config.settings import arxiv_categories, load_settings
+from config.settings import ConfigError, arxiv_categories, load_settings
 from digest.limits import ChatLimits
 from digest.store import Store
+from tests.conftest import write_config
 from tests.discord_seed import SEED_DAY, seed_store
 from tests.fakes.discord_api import MANAGER, MEMBER, FakeDiscord
 from tests.fakes.telegram_api import user_json
@@ -177,3 +178,32 @@ async def test_a_subscription_from_before_the_limits_is_not_built(
     assert texts(fake, PRIVATE) == []
     assert store.digest_keys_for_date(SEED_DAY) == ["2026-02-18|cs.SD,eess.AS"]
     assert "30 categories are past [limits]" in caplog.text  # refused before any arXiv request
+
+
+async def test_a_category_set_past_max_category_sets_is_not_built_by_a_push(seed_arxiv, tmp_path: Path):
+    """Subscriptions from before [limits] (or limits lowered since): the daily build leaves the sets
+    past max_category_sets out, and a push for such a chat does not build its set on its own either."""
+    arxiv, arxiv_server = seed_arxiv
+    config = write_config(tmp_path / "c.toml", arxiv_server.url, "[limits]\nmax_category_sets = 1\n")
+    service = make_service(load_settings(config, {}, base_dir=tmp_path))
+    store = service.store
+    store.subscribe("telegram", "1", ["cs.SD"], "first")
+    store.subscribe("telegram", "2", ["eess.AS"], "second, past the limit")
+    try:
+        report = await service.build_all(SEED_DAY)
+        assert sorted(d.key for d in report.digests) == [
+            "2026-02-18|cs.SD",
+            "2026-02-18|cs.SD,eess.AS",
+        ]
+        asked = len(arxiv.requests)
+        with pytest.raises(ConfigError, match="max_category_sets"):
+            await service.ready_digest(SEED_DAY, store.get_subscription("telegram", "2"))
+        assert len(arxiv.requests) == asked and sorted(store.digest_keys_for_date(SEED_DAY)) == [
+            "2026-02-18|cs.SD",
+            "2026-02-18|cs.SD,eess.AS",
+        ]
+        # the set within the limit is served as before
+        first = await service.ready_digest(SEED_DAY, store.get_subscription("telegram", "1"))
+        assert first.key == "2026-02-18|cs.SD"
+    finally:
+        await service.aclose()
