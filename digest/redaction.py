@@ -35,6 +35,8 @@ _PATTERNS = (
     re.compile(r"""(\btoken["']?\s*[:=]\s*["']?)[A-Za-z0-9_.\-:]{8,}""", re.IGNORECASE),
     # OpenAI-style keys anywhere
     re.compile(r"()\bsk-[A-Za-z0-9_\-]{8,}"),
+    # a password in a URL (an OPENAI_BASE_URL or a proxy given as https://user:password@host/)
+    re.compile(r"(://[^/\s:@]*:)[^/\s@]+(?=@)"),
 )
 
 

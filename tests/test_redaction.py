@@ -38,6 +38,7 @@ def _known(monkeypatch: pytest.MonkeyPatch) -> None:
         ("headers={'Authorization': 'Bot MTIzNDU2Nzg5MDEy.GhIjKl.mnopqrstuvwxyz0123'}", "Bot ***", "GhIjKl"),
         ("Authorization: Bearer sk-proj-0123456789abcdef", "Bearer ***", "0123456789abcdef"),
         (f"error near {TOKEN} here", "error near *** here", "AAH-known"),
+        ("LLM at https://me:pa55-word@llm.example/v1 unreachable", "https://me:***@llm.example/v1", "pa55"),
     ],
 )
 def test_token_shapes_and_known_secrets_are_masked(text: str, kept: str, gone: str) -> None:
