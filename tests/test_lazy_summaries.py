@@ -199,3 +199,29 @@ async def test_a_today_beside_another_process_building_the_digest_pays_nothing_t
         for service in (builder, reader):
             await service.aclose()
             service.store.close()
+
+
+async def test_two_processes_building_overlapping_category_sets_pay_once_per_paper(
+    seed_arxiv, fake_llm, tmp_path: Path
+):
+    """`build` of the configured set beside `run` building a subscription's smaller set (two digests,
+    two build leases) share most papers: each shared paper is summarized by one of them."""
+    _arxiv, arxiv_server = seed_arxiv
+    llm, llm_server = fake_llm
+    llm.latency = 0.2
+    config = write_config(tmp_path / "c.toml", arxiv_server.url)
+    env = {"OPENAI_BASE_URL": f"{llm_server.url}/v1", "OPENAI_API_KEY": "sk-test"}
+    settings = load_settings(config, env, base_dir=tmp_path)
+    first, second = make_service(settings), make_service(settings)
+    try:
+        both, small = await asyncio.gather(first.build(DAY), second.build(DAY, [["cs.SD"]], archive_all=True))
+        ids = [i.paper.versioned_id for i in both.digest.items]
+        assert len(small.digest.items) == 6 and set(i.paper.versioned_id for i in small.digest.items) < set(
+            ids
+        )
+        assert [llm.calls_for(i) for i in ids] == [1] * 8
+        assert both.missing_summaries == small.missing_summaries == 0
+    finally:
+        for service in (first, second):
+            await service.aclose()
+            service.store.close()
