@@ -52,6 +52,14 @@ async def test_a_strangers_subscribe_with_30_categories_is_refused(telegram: Env
     assert [e for e in fake.errors if e[0] == "sendMessage"] == []
 
 
+async def test_a_reply_echoing_what_was_typed_has_no_bidi_override(telegram: Env) -> None:
+    fake = telegram.fake
+    fake.command(PRIVATE, "/subscribe cs.S\u202eD\u2066x")
+    await fake.wait_for(lambda: texts(fake, PRIVATE))
+    (reply,) = texts(fake, PRIVATE)
+    assert "cs.SDx" in reply and not any(c in reply for c in "\u202a\u202b\u202c\u202d\u202e\u2066\u2069")
+
+
 def test_distinct_category_sets_are_bounded(tmp_path: Path) -> None:
     settings = load_settings(None, {}, base_dir=tmp_path)
     limits_settings = settings.limits.model_copy(update={"max_category_sets": 2})

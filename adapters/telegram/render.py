@@ -121,7 +121,9 @@ def _clip(text: str, limit: int) -> str:
 
 
 def cut_plain(text: str, limit: int = MAX_MESSAGE) -> str:
-    """A plain-text reply cut to fit one message (an over-long command's echo, an error listing)."""
+    """A plain-text reply cut to fit one message (an over-long command's echo, an error listing), its
+    bidi overrides taken out as from every Message (it may echo what the user typed)."""
+    text = strip_bidi(text)
     if tg_len(text) <= limit:
         return text
     while tg_len(text) > limit - 1:
