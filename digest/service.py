@@ -60,6 +60,10 @@ RATED_PAPERS_USED = 200  # the most recent liked (and disliked) papers a chat's 
 MaxCardsDefault = Callable[[str, str], int]
 
 
+# How often an on-the-spot summary looks whether this process's build is done with a paper it has in
+# flight.
+LAZY_POLL_SECONDS = 0.1
+
 # After the LLM was found down or refusing on a request, how long later requests take that answer as is.
 LAZY_RETRY_SECONDS = 60.0
 
@@ -159,6 +163,8 @@ class DigestService:
         self._build_lock = asyncio.Lock()
         self._building: set[str] = set()  # lease names of the build running in this process
         self._lazy_inflight: dict[str, asyncio.Future[None]] = {}
+        # The per-paper leases of the builds running in this process: the papers they have in flight.
+        self._build_leases: list[LeaseSet] = []
         # The LLM found down or refusing on a reader's (or a push's) request, and when: the next chats of
         # a push do not each wait out the client's retries again.
         self._lazy_unusable: tuple[float, LLMUnusable] | None = None
@@ -827,6 +833,8 @@ class DigestService:
                 progress.advance()
 
         async with self.store.leases.one_by_one() as held:
+            if tracker is not None:
+                self._build_leases.append(held)
             tasks = [asyncio.ensure_future(read_papers(held))]
             tasks += [asyncio.ensure_future(summarize_papers(held)) for _ in range(workers)]
             try:
@@ -835,6 +843,8 @@ class DigestService:
                 for task in tasks:
                     task.cancel()  # only matters when the build itself is cancelled
                 progress.close()
+                if held in self._build_leases:
+                    self._build_leases.remove(held)
         for record in records:
             report.llm_calls += record.calls
             report.prompt_tokens += record.prompt_tokens
@@ -871,10 +881,12 @@ class DigestService:
             since, unusable = self._lazy_unusable
             if time.monotonic() - since < LAZY_RETRY_SECONDS:
                 raise unusable
-        # A build of this process may have them queued or in flight (its per-paper leases are this
-        # process's own, so they do not stop us): wait for it to be done with them.
-        for building in [p for p in self._progress.values() if p.running and p.selected]:
-            await building.papers(p.versioned_id for p in papers)
+        # A build of this process may have some in flight: its per-paper leases are this process's own,
+        # so they do not stop us; wait for it to be done with those. (One it has not reached yet is
+        # summarized here now, and the build skips it: it waits for _lazy_inflight, then finds it done.)
+        names = {summary_lease(p.versioned_id) for p in papers}
+        while any(names & held.names for held in self._build_leases):
+            await asyncio.sleep(LAZY_POLL_SECONDS)
         waits: list[asyncio.Future[None]] = []
         todo: dict[str, Paper] = {}
         for paper in papers:
