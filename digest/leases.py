@@ -170,6 +170,11 @@ class LeaseSet:
             await asyncio.sleep(self.poll)
         self.names.add(name)
 
+    def forget(self, name: str) -> None:
+        """Stop counting `name` as held here without releasing it: another holder of this process (the
+        same owner, so the same lease row) has it and releases it."""
+        self.names.discard(name)
+
     def give_back(self, name: str) -> None:
         if name not in self.names:
             return

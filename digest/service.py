@@ -773,18 +773,29 @@ class DigestService:
             )
             return record is not None and record.status != "failed" and record.summary is not None
 
+        async def take_paper(paper: Paper, held: LeaseSet) -> None:
+            """Hold the paper's lease for this build, after any reader who is summarizing it on the spot:
+            another process (a /today, a button, a push) or this one. Held until stored, so that they
+            wait for ours."""
+            name = summary_lease(paper.versioned_id)
+            while True:
+                lazy = self._lazy_inflight.get(paper.versioned_id)
+                if lazy is not None:
+                    await asyncio.shield(lazy)
+                await held.take(name)
+                if paper.versioned_id not in self._lazy_inflight:
+                    return
+                # A reader of this process started on it while we waited for another process: the lease
+                # row is this process's either way, and that reader releases it.
+                held.forget(name)
+
         async def read_papers(held: LeaseSet) -> None:
             try:
                 for paper in ordered:
                     if summarizer.unusable is not None:  # the LLM refused: fetch no more full texts for it
                         raise summarizer.unusable
                     if tracker is not None:  # a build, not a reader's own request
-                        lazy = self._lazy_inflight.get(paper.versioned_id)
-                        if lazy is not None:
-                            await asyncio.shield(lazy)
-                        # Another process (a /today, a button, a push) may be summarizing it on the spot:
-                        # wait for it and take its result. Held until stored, so they wait for ours.
-                        await held.take(summary_lease(paper.versioned_id))
+                        await take_paper(paper, held)
                         if done_meanwhile(paper):
                             held.give_back(summary_lease(paper.versioned_id))
                             tracker.done(paper.versioned_id)
