@@ -123,6 +123,46 @@ async def test_the_ask_button_opens_a_modal_and_the_answer_is_ephemeral(bot: Bot
     assert fake.violations == []
 
 
+async def test_two_members_ask_the_same_card_and_both_are_answered(bot: Bot) -> None:
+    # discord.py keeps open modals by custom_id alone: the second member's modal replaced the first's,
+    # and once the first was answered the second submission found none and was never acknowledged.
+    fake = bot.fake
+    asked = await fake.slash(bot.channel, "digest", "date", day="2026-02-18")
+    await fake.wait_for(lambda: len(asked.followups) >= 3)
+    cards = asked.followups[1]
+    first = await fake.press(cards, f"arxiv-digest:ask:{TAC}", user_id="111")
+    second = await fake.press(cards, f"arxiv-digest:ask:{TAC}", user_id="222")
+    await fake.wait_for(lambda: first.modal and second.modal)
+    one = await fake.submit_modal(first, {"question": "What does the cascade reach on MMAR?"})
+    await fake.wait_for(lambda: one.followups)
+    two = await fake.submit_modal(second, {"question": "Which hallucination rate?"})
+    await fake.wait_for(lambda: two.followups)
+    for submitted, question in (
+        (one, "What does the cascade reach on MMAR?"),
+        (two, "Which hallucination rate?"),
+    ):
+        (answer,) = submitted.messages()
+        assert answer["ephemeral"] and submitted.ack_seconds < 3
+        assert answer["embeds"][0]["fields"][0]["value"] == question
+    assert len([b for b in bot.llm.requests if is_question(b)]) == 2
+
+    # A submission naming a paper whose Ask button is not on the card it came from is refused.
+    other = next(
+        b["custom_id"].removeprefix("arxiv-digest:ask:")
+        for b in buttons(asked.followups[2])
+        if b["custom_id"].startswith("arxiv-digest:ask:")
+    )
+    third = await fake.press(cards, f"arxiv-digest:ask:{TAC}", user_id="333")
+    await fake.wait_for(lambda: third.modal)
+    third.modal = {**third.modal, "custom_id": f"arxiv-digest:askq:{other}"}
+    forged = await fake.submit_modal(third, {"question": "Forged?"})
+    await fake.wait_for(lambda: forged.messages())
+    (notice,) = forged.messages()
+    assert notice["ephemeral"] and not notice.get("embeds")
+    assert len([b for b in bot.llm.requests if is_question(b)]) == 2
+    assert fake.violations == []
+
+
 async def test_a_forged_ask_button_opens_nothing(bot: Bot) -> None:
     fake = bot.fake
     asked = await fake.slash(bot.channel, "digest", "date", day="2026-02-18")

@@ -19,7 +19,7 @@ import discord
 from discord import app_commands
 
 from adapters.discord import render
-from adapters.discord.asking import AskButton, Search, search_message
+from adapters.discord.asking import AskButton, Search, answer_submission, search_message
 from adapters.discord.texts import TEXTS
 from config.settings import ConfigError, check_categories, parse_date
 from digest.interests import FOLLOW, MUTE, InterestError, Term, parse_terms
@@ -569,7 +569,11 @@ class DigestBot(discord.Client):
 
     async def on_interaction(self, interaction: discord.Interaction) -> None:
         """Answer component presses that discord.py would silently drop: ids that are not ours, or that
-        are not on the message they claim to come from (forged)."""
+        are not on the message they claim to come from (forged); and every Ask modal's submission."""
+        if interaction.type is discord.InteractionType.modal_submit:
+            if not await answer_submission(self, interaction):
+                log.info("discord: a modal that is not ours; ignored")
+            return
         if interaction.type is not discord.InteractionType.component:
             return
         data: dict[str, Any] = dict(interaction.data or {})
