@@ -200,3 +200,23 @@ async def test_digest_search_finds_by_title_breakdown_and_author(bot: Bot) -> No
     await fake.wait_for(lambda: hostile.messages())
     assert re.search("没有找到|无法搜索", hostile.messages()[0]["content"])
     assert fake.violations == []
+
+
+async def test_a_paper_found_by_search_is_asked_from_its_breakdown(bot: Bot) -> None:
+    # A search result (or an overview entry) has no card: its ephemeral breakdown carries the Ask button.
+    fake = bot.fake
+    found = await fake.slash(bot.channel, "digest", "search", query="captioning")
+    await fake.wait_for(lambda: found.messages())
+    result = found.messages()[0]
+    press = await fake.press(result, buttons(result)[0]["custom_id"])
+    await fake.wait_for(lambda: press.messages())
+    (breakdown,) = press.messages()
+    assert breakdown["ephemeral"]
+    assert [b["custom_id"] for b in buttons(breakdown)] == [f"arxiv-digest:ask:{TAC}"]
+    opened = await fake.press(breakdown, f"arxiv-digest:ask:{TAC}")
+    await fake.wait_for(lambda: opened.modal)
+    submitted = await fake.submit_modal(opened, {"question": "What does the cascade reach on MMAR?"})
+    await fake.wait_for(lambda: submitted.followups)
+    (answer,) = submitted.messages()
+    assert answer["ephemeral"] and "71.9 on MMAR" in answer["embeds"][0]["description"]
+    assert fake.violations == []
