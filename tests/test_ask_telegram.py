@@ -173,6 +173,14 @@ async def test_the_21st_question_of_a_day_gets_a_limit_note(env: Env) -> None:
     assert len(questions(env.llm)) == 20  # the 21st cost nothing
 
 
+async def test_an_empty_question_is_told_so_and_costs_nothing(env: Env) -> None:
+    tac = card(env, PRIVATE)
+    empty = env.fake.reply(PRIVATE, tac["message_id"], "\u200b\u200b \u200e")  # invisible characters only
+    (note,) = await answer_to(env, PRIVATE, empty["message_id"])
+    assert note["text"] == ZH["ask_empty"]
+    assert questions(env.llm) == []
+
+
 async def test_forged_and_foreign_replies_are_ignored(env: Env) -> None:
     fake = env.fake
     tac = card(env, PRIVATE)
