@@ -256,9 +256,9 @@ async def test_the_ask_button_says_how_and_opens_the_private_chat_from_a_channel
     (answer,) = await answer_to(env, PRIVATE, hint["message_id"])
     assert "71.9 on MMAR" in answer["text"]
 
-    forged = fake.press(PRIVATE, mine["message_id"], "ak:2602.99999v1")  # well-formed, never shown
+    forged = fake.press(PRIVATE, mine["message_id"], "ak:2602.99999v1")  # well-formed, not on the card
     await fake.wait_for(lambda: forged in fake.answers)
-    assert fake.answers[forged]["text"] == ZH["gone_paper"]
+    assert fake.answers[forged]["text"] == ZH["stale_button"]
 
 
 async def test_search_by_title_word_breakdown_word_and_author(env: Env) -> None:
