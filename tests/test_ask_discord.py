@@ -171,6 +171,12 @@ async def test_a_forged_ask_button_opens_nothing(bot: Bot) -> None:
     await fake.wait_for(lambda: forged.messages())
     assert forged.modal is None and forged.messages()[0]["ephemeral"]
     assert not [b for b in bot.llm.requests if is_question(b)]
+    # With asking switched off ([limits] questions_per_user_per_day = 0) no form opens for nothing.
+    assert bot.runtime.questions is not None
+    bot.runtime.questions.per_day = 0
+    off = await fake.press(asked.followups[1], f"arxiv-digest:ask:{TAC}")
+    await fake.wait_for(lambda: off.messages())
+    assert off.modal is None and off.messages()[0]["content"] == ZH["ask_off"]
 
 
 async def test_digest_search_finds_by_title_breakdown_and_author(bot: Bot) -> None:

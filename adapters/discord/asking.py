@@ -173,6 +173,9 @@ class AskButton(discord.ui.DynamicItem[discord.ui.Button], template=render.ASK_T
         if host.questions is None:
             await _say(interaction, host.text("ask_no_llm"))
             return
+        if host.questions.per_day <= 0:  # asking switched off: say so before the member types a question
+            await _say(interaction, host.text("ask_off"))
+            return
         if host.service.breakdown(self.paper_id) is None:
             await _say(interaction, host.text("unknown_button"))
             return
