@@ -120,7 +120,12 @@ async def test_a_build_stopped_midway_stops_at_once_and_resumes(seed_arxiv, fake
     service = make_service(load_settings(config, env, base_dir=tmp_path))
     try:
         build = asyncio.create_task(service.build(SEED_DAY))
-        await asyncio.sleep(0.5)
+        # Stopped once the first paper is stored (with one worker, the second request means it is),
+        # rather than after a fixed time that a loaded machine may not reach it in.
+        for _ in range(500):
+            if len(llm.requests) >= 2:
+                break
+            await asyncio.sleep(0.02)
         build.cancel()
         with pytest.raises(asyncio.CancelledError):
             await asyncio.wait_for(build, timeout=5)
