@@ -23,6 +23,7 @@ from config.settings import (
     split_categories,
 )
 from digest.arxiv_source import SourceError
+from digest.ports import PlatformUnreachable
 from digest.service import BuildReport, check_buildable
 from digest.storage import StorageError
 from digest.summarize import LLMUnusable
@@ -314,6 +315,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE if err.user_fixable else EXIT_FAILURE
     except SourceError as err:
         _error(str(err))
+        return EXIT_FAILURE
+    except PlatformUnreachable as err:
+        _error(redact(str(err), secret_values))
         return EXIT_FAILURE
     except KeyboardInterrupt:
         return 130

@@ -159,8 +159,17 @@ async def _check_telegram(settings: Settings) -> Check:
         return Check("Telegram", None, "TELEGRAM_BOT_TOKEN not set: skipped")
     from telegram import Bot
     from telegram.error import InvalidToken, NetworkError, TelegramError
+    from telegram.request import HTTPXRequest
 
-    bot = Bot(token.get_secret_value(), base_url=settings.telegram.api_base_url)
+    # Our own HTTP clients, closed below whatever happened: Bot.shutdown() closes them only after a
+    # complete initialize(), and a refused token or a timeout leaves its sockets open otherwise.
+    requests = (HTTPXRequest(), HTTPXRequest())
+    bot = Bot(
+        token.get_secret_value(),
+        base_url=settings.telegram.api_base_url,
+        request=requests[0],
+        get_updates_request=requests[1],
+    )
     try:
         me = await asyncio.wait_for(bot.get_me(), CHECK_TIMEOUT)
     except InvalidToken:
@@ -181,7 +190,8 @@ async def _check_telegram(settings: Settings) -> Check:
     except TelegramError as err:  # the message is Telegram's own; it never holds the token
         return Check("Telegram", False, f"Telegram answered: {err.message}", "try again later", False)
     finally:
-        await bot.shutdown()
+        for request in requests:
+            await request.shutdown()
     return Check("Telegram", True, f"token accepted: @{me.username}")
 
 
@@ -195,7 +205,13 @@ async def _check_discord(settings: Settings) -> Check:
     from bot.discord_wiring import configure_endpoints
 
     configure_endpoints(settings.discord.api_base_url, settings.discord.gateway_url)
-    client = discord.Client(intents=discord.Intents.none())
+    # As the bot itself sets up (adapters/discord/app.py), so that discord.py's start-up warnings (no
+    # voice libraries, no guilds intent) do not land among doctor's lines.
+    discord.VoiceClient.warn_nacl = False
+    discord.VoiceClient.warn_dave = False
+    intents = discord.Intents.none()
+    intents.guilds = True
+    client = discord.Client(intents=intents)
     try:
         # Logging in is a GET of /users/@me with the token: what the bot does first on every start.
         await asyncio.wait_for(client.login(token.get_secret_value()), CHECK_TIMEOUT)

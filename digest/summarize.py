@@ -68,9 +68,18 @@ class LLMRefused(LLMUnusable):
     user_fixable = True
 
 
+class LLMKeyRefused(LLMRefused):
+    """401: the server refused the key itself, so every endpoint of that server (completions, embeddings,
+    the model list) would refuse it too."""
+
+
 class LLMUnreachable(LLMUnusable):
     """No connection to the LLM server, after the client's retries."""
 
+
+# What the client sends when no OPENAI_API_KEY is set (a local server needs none, the client insists on
+# one): a 401 then means the server wants a key, not that the key is wrong.
+NO_API_KEY = "not-needed"
 
 _MODEL_MISSING = re.compile(r"model.{0,80}(does not exist|not found|not exist|invalid|unknown)", re.I)
 _PROVIDER_MESSAGE_CHARS = 300
@@ -119,7 +128,13 @@ def classify_failure(
     if isinstance(err, openai.APIStatusError):
         said = provider_message(err, secret)
         if isinstance(err, openai.AuthenticationError):
-            return LLMRefused(
+            if secret in (None, NO_API_KEY):
+                return LLMKeyRefused(
+                    f"{where} wants an API key and OPENAI_API_KEY is not set (HTTP 401)",
+                    "set OPENAI_API_KEY to a key for that server "
+                    "(and OPENAI_BASE_URL or [llm] base_url if it is not the server you meant)",
+                )
+            return LLMKeyRefused(
                 f"{where} refused the API key (HTTP 401: {said})",
                 "set OPENAI_API_KEY to a valid key for that server "
                 "(and OPENAI_BASE_URL or [llm] base_url if it is not OpenAI)",
@@ -236,7 +251,7 @@ class Summarizer:
         try:
             await self.client.models.list()
         except (openai.AuthenticationError, openai.APIConnectionError) as err:
-            unusable = self._unusable(err)
+            unusable = self.note_failure(err)
             if unusable is not None:
                 raise unusable from None
         except openai.OpenAIError:
@@ -251,7 +266,9 @@ class Summarizer:
     def _secret(self) -> str | None:
         return self.client.api_key if isinstance(self.client.api_key, str) else None
 
-    def _unusable(self, err: openai.OpenAIError) -> LLMUnusable | None:
+    def note_failure(self, err: openai.OpenAIError) -> LLMUnusable | None:
+        """`err` from any endpoint of this server (completions, the model list, embeddings): when it means
+        no request can succeed, that LLMUnusable, kept in `unusable` so that no paper is sent after it."""
         problem = classify_failure(err, self.base_url, self.model, self._secret())
         if problem is not None and self.unusable is None:
             self.unusable = problem
@@ -277,7 +294,7 @@ class Summarizer:
         except MalformedReply as problem:
             return self._failed(paper, f"malformed reply: {problem}", usage)
         except openai.OpenAIError as err:
-            unusable = self._unusable(err)
+            unusable = self.note_failure(err)
             if unusable is not None:
                 unusable.calls += usage.calls
                 unusable.prompt_tokens += usage.prompt_tokens

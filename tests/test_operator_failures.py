@@ -4,11 +4,16 @@ no traceback, and without spending on the LLM or arXiv first."""
 
 from __future__ import annotations
 
+import gc
 import sqlite3
+import warnings
+from collections.abc import Callable
 
 import pytest
 
 from tests.conftest import SEED_POST
+from tests.fakes.server import BackgroundServer
+from tests.fakes.telegram_api import FakeTelegram
 
 DAY = "2026-02-18"
 CONCURRENCY = 4  # [llm] concurrency in the test config
@@ -78,6 +83,45 @@ def test_a_refused_key_is_not_sent_to_the_embeddings_endpoint_either(seed_arxiv,
     assert llm.models_listed == 1
 
 
+def test_without_a_model_list_a_refused_embeddings_request_stops_the_build(
+    seed_arxiv, fake_llm, make_project, cli
+):
+    """No model list to ask first, and a chat that rated papers: the build embeds before it summarizes,
+    so /embeddings is the first to refuse the key. That refusal stops the build: nothing more is sent to
+    that server, not one summary request."""
+    from digest.interests import Interests
+    from digest.store import Store
+
+    _, arxiv_server = seed_arxiv
+    llm, llm_server = fake_llm
+    llm.models_status = 404
+    llm.api_keys = {"sk-the-right-key"}
+    project = make_project(arxiv_server.url, llm_server.url)
+    store = Store.open(project.database)
+    store.subscribe("telegram", "-100", ["cs.SD", "eess.AS"], "a group")
+    Interests(store).rate("telegram", "-100", "7", "2602.15766", 1)
+    store.close()
+
+    result = cli(project, "build", "--date", DAY)
+
+    assert result.returncode == 2, result.stderr
+    error = result.stderr.strip().splitlines()[-1]
+    assert error.startswith("arxiv-digest: error: the LLM at ") and "refused the API key" in error
+    assert "Incorrect API key provided" in error and "set OPENAI_API_KEY" in error
+    assert "sk-test-secret-key" not in result.stderr + result.stdout
+    _no_traceback(result)
+    assert llm.models_listed == 1 and llm.embeddings_received == 1  # the first refusal...
+    assert llm.received == 0  # ...and nothing after it
+    assert not project.post(DAY).exists()
+    assert "refused the API key" in _build_runs(project)[0][3]
+
+    # with the right key the same command finishes the day, embeddings included
+    project.env["OPENAI_API_KEY"] = "sk-the-right-key"
+    again = cli(project, "build", "--date", DAY)
+    assert again.returncode == 0, again.stderr
+    assert llm.received == 8 and len(llm.embedding_requests) == 1
+
+
 def test_without_a_model_list_the_first_refused_answer_stops_the_build(
     seed_arxiv, fake_llm, make_project, cli
 ):
@@ -99,6 +143,25 @@ def test_without_a_model_list_the_first_refused_answer_stops_the_build(
     calls, _, _, error = _build_runs(project)[0]
     assert calls == llm.received and "refused the API key" in error
     assert "sk-test-secret-key" not in result.stderr + result.stdout + error
+
+
+def test_a_server_that_wants_a_key_when_none_is_set_says_so(seed_arxiv, fake_llm, make_project, cli):
+    """OPENAI_BASE_URL set, OPENAI_API_KEY not: the client's placeholder key is refused. The message must
+    say the key is missing, not quote the server's words about a placeholder the user never typed."""
+    _, arxiv_server = seed_arxiv
+    llm, llm_server = fake_llm
+    llm.api_keys = {"sk-the-right-key"}
+    project = make_project(arxiv_server.url, llm_server.url)
+    del project.env["OPENAI_API_KEY"]
+
+    result = cli(project, "build", "--date", DAY)
+
+    assert result.returncode == 2, result.stderr
+    error = result.stderr.strip().splitlines()[-1]
+    assert f"the LLM at {llm_server.url}/v1 wants an API key and OPENAI_API_KEY is not set" in error
+    assert "set OPENAI_API_KEY" in error and "Incorrect API key" not in error
+    _no_traceback(result)
+    assert llm.received == 0
 
 
 def test_an_unknown_model_names_the_setting(seed_arxiv, fake_llm, make_project, cli):
@@ -254,6 +317,77 @@ def test_arxiv_offline_hints_at_the_network_a_proxy_and_the_url(make_project, cl
     assert "arXiv API unreachable at http://127.0.0.1:9/api/query" in result.stderr
     assert "check the network connection, a proxy (HTTPS_PROXY) or [arxiv] api_url" in result.stderr
     _no_traceback(result)
+
+
+# -- Telegram and Discord ---------------------------------------------------------------------------
+
+BOT_TOKENS = {"TELEGRAM_BOT_TOKEN": "555555:tg-SECRET-token", "DISCORD_BOT_TOKEN": "dc-SECRET-token"}
+
+
+def _leaks(run: Callable[[], object]) -> tuple[object, list[str]]:
+    """run(), and the sockets it left open: the ResourceWarnings that collecting its garbage raises,
+    whether they were shown directly or logged (the CLI routes warnings through its log handler)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResourceWarning)
+        result = run()
+        gc.collect()
+    found = [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)]
+    stderr = getattr(result, "stderr", "")
+    found += [line for line in stderr.splitlines() if "ResourceWarning" in line]
+    return result, found
+
+
+@pytest.mark.parametrize(
+    ("platform", "config", "message", "setting"),
+    [
+        (
+            "telegram",
+            '[telegram]\napi_base_url = "http://127.0.0.1:9/bot"\n',
+            "Telegram unreachable at http://127.0.0.1:9/bot",
+            "[telegram] api_base_url",
+        ),
+        (
+            "discord",
+            '[discord]\napi_base_url = "http://127.0.0.1:9/api/v10"\n',
+            "Discord unreachable at http://127.0.0.1:9/api/v10",
+            "[discord] api_base_url",
+        ),
+    ],
+)
+def test_an_unreachable_platform_names_the_url_it_tried(platform, config, message, setting, make_project):
+    project = make_project("http://127.0.0.1:9", extra=config)
+    project.env.update(BOT_TOKENS)
+
+    result, leaks = _leaks(lambda: project.run("push", "--date", DAY, "--platform", platform))
+
+    assert result.returncode == 1, result.stderr
+    error = result.stderr.strip().splitlines()[-1]
+    assert error.startswith(f"arxiv-digest: error: {message} ("), error  # the URL, then the cause
+    assert "check the network" in error and setting in error  # and what to check
+    _no_traceback(result)
+    assert "SECRET" not in result.stderr + result.stdout  # the URL tried, never with its token
+    assert leaks == []
+
+
+def test_a_refused_telegram_token_and_doctor_close_their_connections(make_project):
+    telegram = FakeTelegram(token="555555:the-right-SECRET")
+    with BackgroundServer(telegram.app()) as server:
+        telegram.use_port(server.port)
+        project = make_project(
+            "http://127.0.0.1:9", extra=f'[telegram]\napi_base_url = "{telegram.base_url}"\n'
+        )
+        project.env["TELEGRAM_BOT_TOKEN"] = "555555:a-wrong-SECRET"
+
+        push, push_leaks = _leaks(lambda: project.run("push", "--date", DAY, "--platform", "telegram"))
+        refused, refused_leaks = _leaks(lambda: project.run("doctor"))
+        project.env["TELEGRAM_BOT_TOKEN"] = telegram.token
+        accepted, accepted_leaks = _leaks(lambda: project.run("doctor"))
+
+    assert push.returncode == 2 and "Telegram refused TELEGRAM_BOT_TOKEN" in push.stderr, push.stderr
+    assert "@BotFather" in push.stderr and "SECRET" not in push.stderr
+    assert "✗ Telegram Telegram refused TELEGRAM_BOT_TOKEN" in refused.stdout
+    assert "✓ Telegram token accepted: @" in accepted.stdout
+    assert push_leaks == refused_leaks == accepted_leaks == []
 
 
 # -- the config -----------------------------------------------------------------------------------
