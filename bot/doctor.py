@@ -73,7 +73,9 @@ def _check_storage(settings: Settings) -> Check:
         Store.open(settings.database_path).close()
         check_archive_dir(settings.archive_dir)
     except StorageError as err:
-        return Check("storage", False, str(err), "see above: the path and the key to change are named")
+        # Its message is "<path and problem>; <what to change>": the two halves of a check's line.
+        problem, _, fix = str(err).rpartition("; ")
+        return Check("storage", False, problem or fix, fix if problem else "check [storage] in the config")
     return Check(
         "storage", True, f"database {settings.database_path}, archive {settings.archive_dir}: writable"
     )

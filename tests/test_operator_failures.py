@@ -266,6 +266,22 @@ def test_an_archive_dir_that_is_a_file(seed_arxiv, fake_llm, make_project, cli):
     )
 
 
+def test_doctor_and_search_name_a_database_path_that_is_a_folder(make_project, cli):
+    project = make_project("http://127.0.0.1:9")
+    project.database.mkdir(parents=True)
+
+    doctor = cli(project, "doctor")
+    search = cli(project, "search", "codec")
+
+    assert doctor.returncode == 2
+    lines = doctor.stdout.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith("✗ storage"))
+    assert lines[at].endswith(f"database {project.database} is a folder, not a file")
+    assert lines[at + 1].strip() == "fix: set [storage] database to a file path such as data/digest.db"
+    assert search.returncode == 2 and f"database {project.database} is a folder" in search.stderr
+    _no_traceback(search)
+
+
 # sysfs refuses new files even to root, so these show an unwritable place wherever the tests run (Linux).
 @pytest.mark.parametrize(
     ("storage", "message"),
