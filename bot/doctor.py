@@ -55,7 +55,16 @@ def print_checks(checks: list[Check]) -> int:
 
 def config_failed(message: str) -> int:
     """The config did not load: that line, and nothing else can be checked."""
-    return print_checks([Check("config", False, message, "correct the config file, then run doctor again")])
+    return print_checks(
+        [
+            Check(
+                "config",
+                False,
+                message,
+                "correct what the line names (the config file or that variable), then run doctor again",
+            )
+        ]
+    )
 
 
 def _check_config(settings: Settings, source: str | None) -> Check:
