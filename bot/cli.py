@@ -237,6 +237,7 @@ async def _push(settings: Settings, args: argparse.Namespace) -> int:
         raise ConfigError(f"no bot token: set {' or '.join(names)}")
     service = make_service(settings)
     runtimes = make_runtimes(settings, service, only=args.platform)
+    unfinished: list[str] = []
     try:
         for runtime in runtimes:
             await runtime.start(receive=False)
@@ -245,10 +246,19 @@ async def _push(settings: Settings, args: argparse.Namespace) -> int:
             finally:
                 await runtime.stop()
             print(f"{runtime.name}: {sent} messages sent for {day}")
+            if runtime.failed:
+                unfinished.append(f"{runtime.name} {runtime.failed}")
     finally:
         await service.aclose()
         service.store.close()
-    return 0
+    if unfinished:
+        # Each chat stopped at its first failed message, so a later push resumes it in order.
+        _error(
+            f"chats left without the whole digest ({', '.join(unfinished)}): the platform failed them "
+            f"(see the errors above); `arxiv-digest push --date {day}` later sends only what is missing"
+        )
+        return EXIT_FAILURE
+    return EXIT_OK
 
 
 async def _run(settings: Settings, args: argparse.Namespace) -> int:

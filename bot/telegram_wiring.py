@@ -42,6 +42,7 @@ class TelegramRuntime:
         self.application = application
         self.store, self.service = store, service
         self.api_base_url = api_base_url  # as configured, without the token: for error messages
+        self.failed = 0  # chats the last push left unfinished (an outside failure; the next push resumes)
         self._initialized = False
 
     async def start(self, receive: bool = True) -> None:
@@ -85,6 +86,7 @@ class TelegramRuntime:
 
     async def push(self, day: date, start_at: datetime | None = None) -> int:
         report = await Pusher(self.application.bot, self.store, self.service).push(day, start_at)
+        self.failed = len(set(report.failed))
         return report.sent
 
     async def stop(self) -> None:

@@ -406,6 +406,85 @@ def test_a_refused_telegram_token_and_doctor_close_their_connections(make_projec
     assert push_leaks == refused_leaks == accepted_leaks == []
 
 
+def test_a_push_the_platform_fails_midway_exits_1_and_the_next_push_resumes(make_project):
+    """Telegram (here a proxy in front of it) refusing every message: the chats keep their subscription,
+    the push says which platform left how many chats unfinished and exits 1 for cron; once it is back,
+    the same command sends what is missing, nothing twice."""
+    from digest.store import Store
+    from tests.telegram_support import seed_store
+
+    telegram = FakeTelegram(token="555555:push-SECRET")
+    telegram.add_chat(-1001, "channel", "Audio papers")
+    with BackgroundServer(telegram.app()) as server:
+        telegram.use_port(server.port)
+        project = make_project(
+            "http://127.0.0.1:9", extra=f'[telegram]\napi_base_url = "{telegram.base_url}"\n'
+        )
+        project.env["TELEGRAM_BOT_TOKEN"] = telegram.token
+        store = Store.open(project.database)
+        seed_store(store)
+        store.subscribe("telegram", "-1001", ["cs.SD", "eess.AS"], "Audio papers")
+        store.close()
+
+        telegram.proxy_errors["sendMessage"] = 502
+        failed = project.run("push", "--date", DAY, "--platform", "telegram")
+        telegram.proxy_errors.clear()
+        resumed = project.run("push", "--date", DAY, "--platform", "telegram")
+
+    assert failed.returncode == 1, failed.stdout + failed.stderr
+    error = failed.stderr.strip().splitlines()[-1]
+    assert error.startswith("arxiv-digest: error: chats left without the whole digest (telegram 1)")
+    assert f"arxiv-digest push --date {DAY}" in error
+    _no_traceback(failed)
+    assert resumed.returncode == 0, resumed.stderr
+    assert len(telegram.messages_to(-1001)) > 1
+    assert "SECRET" not in failed.stderr + resumed.stderr
+
+
+def test_a_discord_push_the_platform_fails_exits_1_and_the_next_push_resumes(make_project):
+    """Discord's side of the same: a proxy's 503 on every post keeps the channel subscribed, exits 1."""
+    import asyncio
+    import threading
+
+    from digest.store import Store
+    from tests.fakes.discord_api import FakeDiscord
+    from tests.telegram_support import seed_store
+
+    loop = asyncio.new_event_loop()  # the fake's own loop: the command runs in this thread meanwhile
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    fake = asyncio.run_coroutine_threadsafe(FakeDiscord(token="dc-push-SECRET").start(), loop).result(10)
+    try:
+        channel = fake.add_channel("papers")
+        project = make_project(
+            "http://127.0.0.1:9",
+            extra=f'[discord]\napi_base_url = "{fake.api_base_url}"\ngateway_url = "{fake.gateway_url}"\n',
+        )
+        project.env["DISCORD_BOT_TOKEN"] = fake.token
+        store = Store.open(project.database)
+        seed_store(store)
+        store.subscribe("discord", channel, ["cs.SD", "eess.AS"], "papers")
+        store.close()
+
+        fake.proxy_errors["/channels"] = 503
+        failed = project.run("push", "--date", DAY, "--platform", "discord")
+        fake.proxy_errors.clear()
+        resumed = project.run("push", "--date", DAY, "--platform", "discord")
+    finally:
+        asyncio.run_coroutine_threadsafe(fake.stop(), loop).result(10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+        loop.close()
+
+    assert failed.returncode == 1, failed.stdout + failed.stderr
+    error = failed.stderr.strip().splitlines()[-1]
+    assert error.startswith("arxiv-digest: error: chats left without the whole digest (discord 1)")
+    _no_traceback(failed)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "discord: 3 messages sent" in resumed.stdout
+    assert "SECRET" not in failed.stderr + resumed.stderr
+
+
 # -- the config -----------------------------------------------------------------------------------
 
 SECRETS_IN_THE_FILE = {

@@ -51,6 +51,7 @@ class DiscordRuntime:
         self.service = service
         self.options = options
         self.client: DigestBot | None = None
+        self.failed = 0  # channels the last push left unfinished (an outside failure; the next push resumes)
         self._task: asyncio.Task[None] | None = None
 
     async def start(self, receive: bool = True) -> None:
@@ -127,7 +128,10 @@ class DiscordRuntime:
     async def push(self, day: date, start_at: datetime | None = None) -> int:
         if self.client is None:
             raise RuntimeError("start() the Discord runtime before pushing")
-        return await push_digest(self.client, self.store, self.service, day, start_at)
+        failed: list[str] = []
+        sent = await push_digest(self.client, self.store, self.service, day, start_at, failed)
+        self.failed = len(set(failed))
+        return sent
 
     async def stop(self) -> None:
         client, task = self.client, self._task
