@@ -637,6 +637,55 @@ async def test_a_long_running_service_asks_afresh_at_its_next_build(seed_arxiv, 
     assert report.summarized == 8 and report.missing_summaries == 0
 
 
+@pytest.mark.parametrize("first", ["embeddings", "completions"])
+async def test_in_run_a_refused_key_is_sent_nothing_more_until_the_next_build(
+    first, seed_arxiv, fake_llm, make_project
+):
+    """`run` pushes the day's digest even when its build stopped on a refused key: that push ranks and
+    renders the chat's cards, and must not knock on the same server again (embeddings, lazy summaries),
+    whichever endpoint refused first. The next build asks afresh, and finds the key fixed."""
+    from bot.wiring import make_service
+    from config.settings import load_settings
+    from digest.interests import Interests
+    from digest.summarize import LLMKeyRefused
+    from tests.telegram_support import SEED_DAY
+
+    _, arxiv_server = seed_arxiv
+    llm, llm_server = fake_llm
+    llm.models_status = 404
+    llm.api_keys = {"sk-not-this-one"}
+    project = make_project(arxiv_server.url, llm_server.url)
+    settings = load_settings(project.config, project.env, base_dir=project.root)
+    service = make_service(settings)
+    try:
+        service.store.subscribe("telegram", "-100", ["cs.SD", "eess.AS"], "a group")
+
+        def rate() -> None:
+            Interests(service.store).rate("telegram", "-100", "7", "2602.15766", 1)
+
+        if first == "embeddings":
+            rate()  # the build embeds the day before it summarizes
+        with pytest.raises(LLMKeyRefused):
+            await service.build(SEED_DAY)
+        if first == "completions":
+            rate()  # rated after the build: the push's ranking would embed
+        sent = (llm.embeddings_received, llm.received)
+        assert sent[0] == (first == "embeddings") and (sent[1] == 0) == (first == "embeddings")
+
+        digest = service.get_digest(SEED_DAY)
+        assert digest is not None
+        chat = await service.chat_digest(digest, "telegram", "-100", for_push=True)
+        assert chat.cards  # the push goes on, with the abstracts...
+        assert (llm.embeddings_received, llm.received) == sent  # ...and asks that server nothing
+
+        llm.api_keys = None  # fixed on the server's side
+        report = await service.build(SEED_DAY)
+    finally:
+        await service.aclose()
+    assert report.summarized == 8 and report.missing_summaries == 0
+    assert len(llm.embedding_requests) == 1  # asked afresh, and answered
+
+
 def test_a_key_that_may_not_list_models_still_builds(seed_arxiv, fake_llm, make_project, cli):
     """OpenAI answers 403 to GET /models for a key restricted to completions: the preflight must not
     take that for a refusal."""
