@@ -161,7 +161,15 @@ async def _check_llm(settings: Settings) -> Check:
             f"{url}: key accepted, but there is no model {model!r} (offered: {offered})",
             "set [llm] model to one of those",
         )
-    return Check("LLM", True, f"{url}: key accepted, model {model!r} available")
+    detail = f"{url}: key accepted, model {model!r} available"
+    embedding = settings.llm.embedding_model.strip()
+    if embedding and embedding not in models:
+        # Not a failure: ranking by a chat's 👍/👎 falls back to keywords. Worth a word all the same.
+        detail += (
+            f"; no embedding model {embedding!r} there, so ratings rank by keywords only "
+            '([llm] embedding_model: one the server offers, or "" to stop asking)'
+        )
+    return Check("LLM", True, detail)
 
 
 async def _check_telegram(settings: Settings) -> Check:

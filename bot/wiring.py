@@ -15,7 +15,7 @@ from digest.fulltext import FullTextFetcher
 from digest.questions import QuestionService
 from digest.service import DigestService
 from digest.store import Store
-from digest.summarize import NO_API_KEY, Summarizer
+from digest.summarize import NO_API_KEY, Summarizer, counting_http_client
 
 
 def make_llm_client(
@@ -28,6 +28,7 @@ def make_llm_client(
         base_url=settings.llm_base_url,
         max_retries=settings.llm.retries if retries is None else retries,
         timeout=settings.llm.timeout_seconds if timeout is None else timeout,
+        http_client=counting_http_client(),  # "LLM calls" counts what the server answered, retries too
     )
 
 

@@ -12,6 +12,7 @@ import hashlib
 import json
 import logging
 import re
+from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from importlib import resources
 from typing import Any, cast
@@ -207,7 +208,31 @@ def parse_reply(content: str | None) -> Summary:
 class _Usage:
     prompt_tokens: int = 0
     completion_tokens: int = 0
-    calls: int = 0
+    requests: int = 0  # returned by the SDK, or raised with the server's status
+    answers: int = 0  # seen by count_answer: the SDK's own retries too (0 on a client without the hook)
+
+    @property
+    def calls(self) -> int:
+        """Requests the server answered: the hook's count where it is installed, else ours."""
+        return max(self.requests, self.answers)
+
+
+# The paper being summarized in this task, for the LLM client's response hook (below).
+_answering: ContextVar[_Usage | None] = ContextVar("llm_usage", default=None)
+
+
+async def count_answer(response: object) -> None:
+    """httpx response hook of the LLM client: every answer the server gave counts as one call of the paper
+    being summarized, the openai client's own retries (429, 5xx) included, so that "LLM calls" is what
+    the server saw. A request that never connected gets no answer and is no call."""
+    usage = _answering.get()
+    if usage is not None:
+        usage.answers += 1
+
+
+def counting_http_client() -> openai.DefaultAsyncHttpxClient:
+    """The HTTP client for the LLM's AsyncOpenAI, with count_answer installed."""
+    return openai.DefaultAsyncHttpxClient(event_hooks={"response": [count_answer]})
 
 
 class Summarizer:
@@ -242,7 +267,12 @@ class Summarizer:
         async with self._semaphore:
             if self.unusable is not None:  # papers waiting for a slot are never sent
                 raise self.unusable
-            return await self._summarize(paper, source_text, source_kind)
+            usage = _Usage()
+            answering = _answering.set(usage)  # for count_answer, in this task's context
+            try:
+                return await self._summarize(paper, source_text, source_kind, usage)
+            finally:
+                _answering.reset(answering)
 
     async def preflight(self) -> None:
         """Before any full text is fetched: a free request (the model list) that a wrong key or an
@@ -274,8 +304,9 @@ class Summarizer:
             self.unusable = problem
         return self.unusable if problem is not None else None
 
-    async def _summarize(self, paper: Paper, source_text: str | None, source_kind: str) -> SummaryRecord:
-        usage = _Usage()
+    async def _summarize(
+        self, paper: Paper, source_text: str | None, source_kind: str, usage: _Usage
+    ) -> SummaryRecord:
         messages: list[dict[str, str]] = [
             {"role": "system", "content": self.instructions},
             {"role": "user", "content": paper_message(paper, source_text)},
@@ -387,10 +418,10 @@ class Summarizer:
                 temperature=openai.omit if self.temperature is None else self.temperature,
             )
         except openai.APIStatusError:
-            usage.calls += 1  # the server answered, if only with an error
+            usage.requests += 1  # the server answered, if only with an error
             raise
         # Counted once answered: a request that never connected is no call (and costs nothing).
-        usage.calls += 1
+        usage.requests += 1
         if response.usage is not None:
             usage.prompt_tokens += response.usage.prompt_tokens or 0
             usage.completion_tokens += response.usage.completion_tokens or 0

@@ -95,6 +95,18 @@ async def test_a_refused_llm_key_is_one_failed_line_with_the_fix(fakes: Fakes) -
     assert fakes.llm.received == 0
 
 
+async def test_an_embedding_model_the_server_does_not_offer_is_a_note_not_a_failure(fakes: Fakes) -> None:
+    fakes.llm.models = ["gpt-4o-mini", "text-embedding-3-small"]
+    code, out, _ = await fakes.doctor()
+    assert code == 0 and "embedding model" not in _line(out, "LLM"), out
+
+    fakes.llm.models = ["gpt-4o-mini"]  # e.g. a local server with a chat model only
+    code, out, _ = await fakes.doctor()
+    line = _line(out, "LLM")
+    assert code == 0 and line.startswith("✓"), out
+    assert "no embedding model 'text-embedding-3-small' there" in line and "[llm] embedding_model" in line
+
+
 async def test_a_model_the_server_does_not_have_lists_what_it_has(fakes: Fakes) -> None:
     fakes.llm.models = ["qwen2.5:7b", "llama3.1:8b"]
 

@@ -180,6 +180,25 @@ def test_an_unknown_model_names_the_setting(seed_arxiv, fake_llm, make_project, 
     assert llm.received <= CONCURRENCY
 
 
+def test_llm_calls_are_the_requests_the_server_answered_retries_included(
+    seed_arxiv, fake_llm, make_project, cli
+):
+    """The openai client retries a 503 by itself (retries = 2 here): each retry reached the server and
+    may be billed, so each is a call in the summary line and in build_runs."""
+    _, arxiv_server = seed_arxiv
+    llm, llm_server = fake_llm
+    project = make_project(arxiv_server.url, llm_server.url)
+    default = llm.default_reply
+    llm.responder = lambda body: (503, "busy") if "2602.15651v1" in str(body) else default(body)
+
+    result = cli(project, "build", "--date", DAY)
+
+    assert result.returncode == 3, result.stderr
+    assert llm.received == 7 + 3  # seven papers answered at once, one tried three times
+    assert f"LLM calls {llm.received}," in result.stdout
+    assert _build_runs(project)[0][0] == llm.received
+
+
 def test_an_unreachable_llm_names_its_url_and_counts_no_calls(seed_arxiv, make_project):
     _, arxiv_server = seed_arxiv
     project = make_project(arxiv_server.url, "http://127.0.0.1:9")  # the discard port: nothing listens
