@@ -504,6 +504,27 @@ def test_a_discord_push_the_platform_fails_exits_1_and_the_next_push_resumes(mak
     assert "SECRET" not in failed.stderr + resumed.stderr
 
 
+def test_an_api_url_that_answers_no_feed_builds_no_empty_day(seed_arxiv, make_project, cli):
+    """A wrong [arxiv] api_url (or a proxy's page) answering 200 with HTML: the arxiv package would take
+    it for a feed of no papers, and the day would be archived empty and count as built."""
+    _, server = seed_arxiv
+    project = make_project(server.url)
+    good = project.config.read_text()
+    project.config.write_text(good.replace(f"{server.url}/api/query", f"{server.url}/html/2602.15766v1"))
+
+    result = cli(project, "build", "--date", DAY)
+
+    assert result.returncode == 1
+    error = result.stderr.strip().splitlines()[-1]
+    assert "answered with text/html, not an Atom feed; check [arxiv] api_url" in error
+    _no_traceback(result)
+    assert not project.post(DAY).exists()
+
+    project.config.write_text(good)
+    again = cli(project, "build", "--date", DAY)
+    assert again.returncode == 0 and again.stdout.startswith(f"{DAY}: fetched 8, shown 8")
+
+
 # -- the config -----------------------------------------------------------------------------------
 
 SECRETS_IN_THE_FILE = {
