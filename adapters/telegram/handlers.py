@@ -24,7 +24,7 @@ from telegram.ext import (
     filters,
 )
 
-from adapters.telegram.buttons import HIDE, RATINGS, deep_link, parse_callback, parse_start_payload
+from adapters.telegram.buttons import ASK, HIDE, RATINGS, deep_link, parse_callback, parse_start_payload
 from adapters.telegram.ports import MAX_CARDS_LIMIT, PLATFORM, BotOptions, DigestSource
 from adapters.telegram.push import chat_gone
 from adapters.telegram.render import (
@@ -59,6 +59,19 @@ def parse_categories(args: list[str]) -> list[str]:
     """'/subscribe cs.SD, eess.AS' -> ['cs.SD', 'eess.AS']; ConfigError names unknown ones."""
     words = [w for w in re.split(r"[\s,;]+", " ".join(args)) if w]
     return check_categories(words) if words else []
+
+
+def _on_message(message: object, data: str | None) -> bool:
+    """Whether `data` is one of the buttons of the message it came with. Telegram's apps send only the
+    buttons they show, but a modified client can send any data with any message: a 👍 for a paper this
+    chat never got would teach the chat's ranking. A message older than 48 hours comes without its
+    content (InaccessibleMessage); then Telegram's word is all there is."""
+    if not isinstance(message, TgMessage):
+        return True
+    markup = message.reply_markup
+    if markup is None:
+        return False
+    return any(button.callback_data == data for row in markup.inline_keyboard for button in row)
 
 
 class TelegramHandlers:
@@ -333,8 +346,12 @@ class TelegramHandlers:
         query = update.callback_query
         if query is None:
             return
-        parsed = parse_callback(query.data if isinstance(query.data, str) else None)
+        data = query.data if isinstance(query.data, str) else None
+        parsed = parse_callback(data)
         message = query.message
+        if parsed is not None and not _on_message(message, data):
+            log.info("telegram: button %r is not on the message it came with; refused", data)
+            parsed = None
         if parsed is not None and parsed[0] in RATINGS and message is not None:
             await self._rate(update, parsed[0], parsed[1], str(message.chat.id))
             return
@@ -342,6 +359,9 @@ class TelegramHandlers:
             await query.answer(self.t("stale_button"))
             return
         action, paper_id = parsed
+        if action == ASK:
+            await self._how_to_ask(update, context, paper_id, message.chat.type)
+            return
         if message.chat.type == ChatType.CHANNEL:
             # An edit would change the post for every subscriber: open the reader's private chat instead.
             if self.service.breakdown(paper_id) is None:
@@ -379,6 +399,23 @@ class TelegramHandlers:
             else:
                 log.warning("telegram button in chat %s: %s", message.chat.id, err.message)
                 await query.answer(self.t("stale_button"))
+
+    async def _how_to_ask(
+        self, update: Update, context: ContextTypes.DEFAULT_TYPE, paper_id: str, chat_type: str
+    ) -> None:
+        """💬: questions are replies (adapters/telegram/asking.py), so the button says how, and never
+        edits the card. A channel's reader cannot reply to the post: the private chat opens on the
+        paper's breakdown, which takes replies."""
+        query = update.callback_query
+        assert query is not None
+        if not self.options.asking:
+            await query.answer(self.t("ask_no_llm"))
+        elif self.service.breakdown(paper_id) is None:
+            await query.answer(self.t("gone_paper"))
+        elif chat_type == ChatType.CHANNEL:
+            await query.answer(url=deep_link(context.bot.username, paper_id))
+        else:
+            await query.answer(self.t("ask_how"), show_alert=True)
 
     async def _rate(self, update: Update, action: str, paper_id: str, chat_id: str) -> None:
         """👍/👎: recorded for (chat, reader, paper); the same press again takes it back. Answered with a
