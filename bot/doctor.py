@@ -182,12 +182,12 @@ async def _check_telegram(settings: Settings) -> Check:
 
     # Our own HTTP clients, closed below whatever happened: Bot.shutdown() closes them only after a
     # complete initialize(), and a refused token or a timeout leaves its sockets open otherwise.
-    requests = (HTTPXRequest(), HTTPXRequest())
+    clients = (HTTPXRequest(), HTTPXRequest())
     bot = Bot(
         token.get_secret_value(),
         base_url=settings.telegram.api_base_url,
-        request=requests[0],
-        get_updates_request=requests[1],
+        request=clients[0],
+        get_updates_request=clients[1],
     )
     try:
         me = await asyncio.wait_for(bot.get_me(), CHECK_TIMEOUT)
@@ -209,8 +209,8 @@ async def _check_telegram(settings: Settings) -> Check:
     except TelegramError as err:  # the message is Telegram's own; it never holds the token
         return Check("Telegram", False, f"Telegram answered: {err.message}", "try again later", False)
     finally:
-        for request in requests:
-            await request.shutdown()
+        for client in clients:
+            await client.shutdown()
     return Check("Telegram", True, f"token accepted: @{me.username}")
 
 
