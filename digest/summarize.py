@@ -120,6 +120,19 @@ def _model_missing(err: openai.APIStatusError, message: str) -> bool:
     )
 
 
+_NO_QUOTA = re.compile(r"exceeded your current quota|insufficient[_ ]quota", re.I)
+
+
+def _out_of_quota(err: openai.APIStatusError, message: str) -> bool:
+    """OpenAI's 429 `insufficient_quota`: not a rate limit to wait out, but an account without credit,
+    which every request meets until someone pays."""
+    error = _error_object(err)
+    code = error.get("code") if isinstance(error, dict) else None
+    return isinstance(err, openai.RateLimitError) and (
+        code == "insufficient_quota" or bool(_NO_QUOTA.search(message))
+    )
+
+
 def classify_failure(
     err: openai.OpenAIError, base_url: str, model: str, secret: str | None
 ) -> LLMUnusable | None:
@@ -144,6 +157,12 @@ def classify_failure(
             return LLMRefused(
                 f"{where} refused access (HTTP 403: {said})",
                 f"check that OPENAI_API_KEY may use model {model!r} ([llm] model) from this place",
+            )
+        if _out_of_quota(err, said):
+            return LLMRefused(
+                f"{where} refused for quota (HTTP 429: {said})",
+                "the account of OPENAI_API_KEY has no credit left: check its plan and billing, "
+                "or set another key",
             )
         if _model_missing(err, said):
             return LLMRefused(

@@ -164,6 +164,30 @@ def test_a_server_that_wants_a_key_when_none_is_set_says_so(seed_arxiv, fake_llm
     assert llm.received == 0
 
 
+def test_an_account_without_credit_stops_the_build_at_the_first_answer(
+    seed_arxiv, fake_llm, make_project, cli
+):
+    """OpenAI's 429 insufficient_quota is no rate limit: waiting does not help, every paper would meet
+    it. It stops the build like a refused key (after the client's own retries of that one request)."""
+    _, arxiv_server = seed_arxiv
+    llm, llm_server = fake_llm
+    project = make_project(arxiv_server.url, llm_server.url)
+    project.config.write_text(project.config.read_text().replace("retries = 2", "retries = 0"))
+    llm.responder = lambda body: (
+        429,
+        "You exceeded your current quota, please check your plan and billing details.",
+    )
+
+    result = cli(project, "build", "--date", DAY)
+
+    assert result.returncode == 2, result.stderr
+    error = result.stderr.strip().splitlines()[-1]
+    assert "refused for quota (HTTP 429: You exceeded your current quota" in error
+    assert "OPENAI_API_KEY has no credit left" in error and "summary failed" not in result.stderr
+    _no_traceback(result)
+    assert llm.received <= CONCURRENCY
+
+
 def test_an_unknown_model_names_the_setting(seed_arxiv, fake_llm, make_project, cli):
     _, arxiv_server = seed_arxiv
     llm, llm_server = fake_llm
