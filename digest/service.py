@@ -308,14 +308,35 @@ class DigestService:
         vectors, liked, disliked = await self._taste_vectors(digest, interests)
         return rank_for_chat(digest, interests, self.max_cards(platform, chat_id), vectors, liked, disliked)
 
+    def _key_refused_lately(self) -> bool:
+        """A summary request (a build's or a reader's) had the key refused within LAZY_RETRY_SECONDS."""
+        lazy = self._lazy_unusable
+        return (
+            lazy is not None
+            and isinstance(lazy[1], LLMKeyRefused)
+            and time.monotonic() - lazy[0] < LAZY_RETRY_SECONDS
+        )
+
     async def _taste_vectors(
         self, digest: Digest, interests: ChatInterests
     ) -> tuple[dict[str, Vector], list[Vector], list[Vector]]:
-        if self.embedder is None or self._llm_unusable or not (interests.liked or interests.disliked):
+        if (
+            self.embedder is None
+            or self._llm_unusable
+            or self._key_refused_lately()
+            or not (interests.liked or interests.disliked)
+        ):
             return {}, [], []  # (the LLM server down or refusing the key now: not asked for embeddings)
         liked = [p for p in map(self.store.get_paper, interests.liked[-RATED_PAPERS_USED:]) if p]
         disliked = [p for p in map(self.store.get_paper, interests.disliked[-RATED_PAPERS_USED:]) if p]
         vectors = await self.embedder.vectors([*(i.paper for i in digest.items), *liked, *disliked])
+        refusal = self.embedder.key_refusal
+        if refusal is not None and self.summarizer is not None and self._lazy_unusable is None:
+            # /embeddings refused the key (a push ranking a chat, outside any build): the cards' lazy
+            # summaries would be refused too, so none is asked for (for LAZY_RETRY_SECONDS).
+            problem = self.summarizer.classify(refusal)
+            if problem is not None:
+                self._lazy_unusable = (time.monotonic(), problem)
         return (
             vectors,
             [vectors[p.versioned_id] for p in liked if p.versioned_id in vectors],

@@ -315,6 +315,10 @@ class Summarizer:
     def _secret(self) -> str | None:
         return self.client.api_key if isinstance(self.client.api_key, str) else None
 
+    def classify(self, err: openai.OpenAIError) -> LLMUnusable | None:
+        """What `err` (from any endpoint of this server) means for every request, without keeping it."""
+        return classify_failure(err, self.base_url, self.model, self._secret())
+
     def note_failure(self, err: openai.OpenAIError) -> LLMUnusable | None:
         """`err` from any endpoint of this server (completions, the model list, embeddings): when it means
         no request can succeed, that LLMUnusable, kept in `unusable` so that no paper is sent after it."""

@@ -750,6 +750,41 @@ async def test_in_run_a_refused_key_is_sent_nothing_more_until_the_next_build(
     assert len(llm.embedding_requests) == 1  # asked afresh, and answered
 
 
+async def test_a_push_whose_embeddings_are_refused_asks_for_no_summary(seed_arxiv, fake_llm, make_project):
+    """A `push` process (no build in it) ranking a chat that rated papers: /embeddings refuses the key,
+    and the cards left without a summary are not then sent to the same server one by one."""
+    from bot.wiring import make_service
+    from config.settings import load_settings
+    from digest.interests import Interests
+    from digest.summarize import LLMKeyRefused
+    from tests.telegram_support import SEED_DAY
+
+    _, arxiv_server = seed_arxiv
+    llm, llm_server = fake_llm
+    llm.models_status = 404
+    llm.api_keys = {"sk-not-this-one"}
+    project = make_project(arxiv_server.url, llm_server.url)
+    settings = load_settings(project.config, project.env, base_dir=project.root)
+    builder = make_service(settings)
+    try:
+        with pytest.raises(LLMKeyRefused):
+            await builder.build(SEED_DAY)  # the day's papers are stored, without summaries
+    finally:
+        await builder.aclose()
+    pusher = make_service(settings)
+    try:
+        pusher.store.subscribe("telegram", "-100", ["cs.SD", "eess.AS"], "a group")
+        Interests(pusher.store).rate("telegram", "-100", "7", "2602.15766", 1)
+        digest = pusher.get_digest(SEED_DAY)
+        assert digest is not None
+        sent = llm.received
+        chat = await pusher.chat_digest(digest, "telegram", "-100", for_push=True)
+    finally:
+        await pusher.aclose()
+    assert chat.cards and all(card.item.summary is None for card in chat.cards)  # abstracts, as ever
+    assert llm.embeddings_received == 1 and llm.received == sent  # refused once, nothing after it
+
+
 def test_a_key_that_may_not_list_models_still_builds(seed_arxiv, fake_llm, make_project, cli):
     """OpenAI answers 403 to GET /models for a key restricted to completions: the preflight must not
     take that for a refusal."""
