@@ -8,6 +8,7 @@ model list), Telegram for getMe and Discord for the bot's own user, which is wha
 from __future__ import annotations
 
 import asyncio
+import logging
 import sys
 from dataclasses import dataclass
 from urllib.parse import urlencode
@@ -180,6 +181,14 @@ async def _check_telegram(settings: Settings) -> Check:
     from telegram.error import InvalidToken, NetworkError, TelegramError
     from telegram.request import HTTPXRequest
 
+    from bot.telegram_wiring import token_or_url_not_found
+
+    # The check's line says what Telegram answered; python-telegram-bot's own error log of the same
+    # answer (e.g. "Can not load invalid JSON data") would only repeat it among the lines. -v keeps it.
+    library_log = logging.getLogger("telegram")
+    if library_log.getEffectiveLevel() > logging.DEBUG:
+        library_log.setLevel(logging.CRITICAL)
+
     # Our own HTTP clients, closed below whatever happened: Bot.shutdown() closes them only after a
     # complete initialize(), and a refused token or a timeout leaves its sockets open otherwise.
     clients = (HTTPXRequest(), HTTPXRequest())
@@ -191,7 +200,15 @@ async def _check_telegram(settings: Settings) -> Check:
     )
     try:
         me = await asyncio.wait_for(bot.get_me(), CHECK_TIMEOUT)
-    except InvalidToken:
+    except InvalidToken as err:
+        if token_or_url_not_found(err):
+            return Check(
+                "Telegram",
+                False,
+                f"Telegram at {settings.telegram.api_base_url} answered 404 Not Found",
+                "TELEGRAM_BOT_TOKEN is malformed (it looks like 123456:ABC-...), or [telegram] "
+                "api_base_url is wrong (Telegram's ends in /bot)",
+            )
         return Check(
             "Telegram",
             False,

@@ -68,6 +68,11 @@ class TelegramRuntime:
     def _start_error(self, err: BaseException) -> Exception | None:
         """What the operator reads when getMe failed: the problem, the URL tried and what to change."""
         where = self.api_base_url or "the Bot API"
+        if isinstance(err, InvalidToken) and token_or_url_not_found(err):
+            return ConfigError(
+                f"Telegram at {where} answered 404 Not Found: TELEGRAM_BOT_TOKEN is malformed (it looks "
+                "like 123456:ABC-...), or [telegram] api_base_url is wrong (Telegram's ends in /bot)"
+            )
         if isinstance(err, InvalidToken):
             return ConfigError(
                 "Telegram refused TELEGRAM_BOT_TOKEN (401 Unauthorized): copy the token again from "
@@ -98,6 +103,17 @@ class TelegramRuntime:
         if self._initialized:
             self._initialized = False
             await self.application.shutdown()
+
+
+def token_or_url_not_found(err: InvalidToken) -> bool:
+    """python-telegram-bot raises InvalidToken for a 404 as for a 401: Telegram answers 404 to a malformed
+    token, and any server does to a wrong base URL. (Bot.initialize re-raises it, the answer as cause.)"""
+    cause = err.__cause__
+    return any(
+        isinstance(e, TelegramError) and "not found" in e.message.lower()
+        for e in (err, cause)
+        if e is not None
+    )
 
 
 def build_application(settings: Settings) -> Application:

@@ -449,6 +449,27 @@ def test_a_refused_telegram_token_and_doctor_close_their_connections(make_projec
     assert push_leaks == refused_leaks == accepted_leaks == []
 
 
+def test_a_bot_api_url_without_bot_is_named_with_the_token(make_project):
+    """python-telegram-bot takes Telegram's 404 for a refused token; a 404 is as often a wrong base URL
+    (here without its /bot), so both are named."""
+    telegram = FakeTelegram(token="555555:the-right-SECRET")
+    with BackgroundServer(telegram.app()) as server:
+        telegram.use_port(server.port)
+        root = telegram.base_url.removesuffix("bot")
+        project = make_project("http://127.0.0.1:9", extra=f'[telegram]\napi_base_url = "{root}"\n')
+        project.env["TELEGRAM_BOT_TOKEN"] = telegram.token
+        push = project.run("push", "--date", DAY, "--platform", "telegram")
+        doctor = project.run("doctor")
+
+    assert push.returncode == 2, push.stderr
+    error = push.stderr.strip().splitlines()[-1]
+    assert f"Telegram at {root} answered 404 Not Found" in error
+    assert "TELEGRAM_BOT_TOKEN is malformed" in error and "[telegram] api_base_url is wrong" in error
+    assert "SECRET" not in push.stderr
+    assert f"✗ Telegram Telegram at {root} answered 404 Not Found" in doctor.stdout
+    assert doctor.stderr.strip() == "", doctor.stderr  # no library log among the checks
+
+
 def test_a_push_the_platform_fails_midway_exits_1_and_the_next_push_resumes(make_project):
     """Telegram (here a proxy in front of it) refusing every message: the chats keep their subscription,
     the push says which platform left how many chats unfinished and exits 1 for cron; once it is back,
