@@ -267,6 +267,13 @@ async def _check_discord(settings: Settings) -> Check:
             "check the network, a proxy or [discord] api_base_url",
             user_fixable=False,
         )
+    except discord.NotFound:
+        return Check(
+            "Discord",
+            False,
+            f"Discord at {settings.discord.api_base_url} answered the login with 404 Not Found",
+            "[discord] api_base_url is wrong (Discord's is https://discord.com/api/v10)",
+        )
     except discord.HTTPException as err:
         return Check("Discord", False, f"Discord answered HTTP {err.status}", "try again later", False)
     finally:

@@ -4,14 +4,18 @@ no traceback, and without spending on the LLM or arXiv first."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import gc
 import sqlite3
+import threading
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
 
 from tests.conftest import SEED_POST
+from tests.fakes.discord_api import FakeDiscord
 from tests.fakes.server import BackgroundServer
 from tests.fakes.telegram_api import FakeTelegram
 
@@ -505,20 +509,41 @@ def test_a_push_the_platform_fails_midway_exits_1_and_the_next_push_resumes(make
     assert "SECRET" not in failed.stderr + resumed.stderr
 
 
-def test_a_discord_push_the_platform_fails_exits_1_and_the_next_push_resumes(make_project):
-    """Discord's side of the same: a proxy's 503 on every post keeps the channel subscribed, exits 1."""
-    import asyncio
-    import threading
-
-    from digest.store import Store
-    from tests.fakes.discord_api import FakeDiscord
-    from tests.telegram_support import seed_store
-
-    loop = asyncio.new_event_loop()  # the fake's own loop: the command runs in this thread meanwhile
+@contextlib.contextmanager
+def _fake_discord() -> Iterator[FakeDiscord]:
+    """A fake Discord on a loop of its own, so that a command run in this thread can talk to it."""
+    loop = asyncio.new_event_loop()
     thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()
     fake = asyncio.run_coroutine_threadsafe(FakeDiscord(token="dc-push-SECRET").start(), loop).result(10)
     try:
+        yield fake
+    finally:
+        asyncio.run_coroutine_threadsafe(fake.stop(), loop).result(10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+        loop.close()
+
+
+def test_a_discord_api_url_that_is_not_discords_is_named(make_project):
+    with _fake_discord() as fake:
+        wrong = fake.api_base_url.replace("/api/v10", "/api/v9x")
+        project = make_project("http://127.0.0.1:9", extra=f'[discord]\napi_base_url = "{wrong}"\n')
+        project.env["DISCORD_BOT_TOKEN"] = fake.token
+        push = project.run("push", "--date", DAY, "--platform", "discord")
+
+    assert push.returncode == 2, push.stderr
+    error = push.stderr.strip().splitlines()[-1]
+    assert f"Discord at {wrong} answered the login with 404 Not Found" in error
+    assert "[discord] api_base_url is wrong" in error and "SECRET" not in push.stderr
+
+
+def test_a_discord_push_the_platform_fails_exits_1_and_the_next_push_resumes(make_project):
+    """Discord's side of the same: a proxy's 503 on every post keeps the channel subscribed, exits 1."""
+    from digest.store import Store
+    from tests.telegram_support import seed_store
+
+    with _fake_discord() as fake:
         channel = fake.add_channel("papers")
         project = make_project(
             "http://127.0.0.1:9",
@@ -534,11 +559,6 @@ def test_a_discord_push_the_platform_fails_exits_1_and_the_next_push_resumes(mak
         failed = project.run("push", "--date", DAY, "--platform", "discord")
         fake.proxy_errors.clear()
         resumed = project.run("push", "--date", DAY, "--platform", "discord")
-    finally:
-        asyncio.run_coroutine_threadsafe(fake.stop(), loop).result(10)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(10)
-        loop.close()
 
     assert failed.returncode == 1, failed.stdout + failed.stderr
     error = failed.stderr.strip().splitlines()[-1]

@@ -80,6 +80,12 @@ class DiscordRuntime:
                 f"Discord unreachable at {where} ({type(err).__name__}: {err})",
                 "check the network, a proxy or [discord] api_base_url, then try again",
             ) from None
+        except discord.NotFound:  # no /users/@me there: not Discord's API
+            await self.client.close()
+            raise ConfigError(
+                f"Discord at {discord.http.Route.BASE} answered the login with 404 Not Found: "
+                "[discord] api_base_url is wrong (Discord's is https://discord.com/api/v10)"
+            ) from None
         except discord.HTTPException as err:  # Discord's own 5xx (its 429s are waited out by discord.py)
             await self.client.close()
             raise PlatformUnreachable(
