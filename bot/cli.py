@@ -236,10 +236,9 @@ async def _push(settings: Settings, args: argparse.Namespace) -> int:
         names = [wanted[args.platform]] if args.platform else list(wanted.values())
         raise ConfigError(f"no bot token: set {' or '.join(names)}")
     service = make_service(settings)
-    runtimes = make_runtimes(settings, service, only=args.platform)
     unfinished: list[str] = []
     try:
-        for runtime in runtimes:
+        for runtime in make_runtimes(settings, service, only=args.platform):
             await runtime.start(receive=False)
             try:
                 sent = await runtime.push(day)
