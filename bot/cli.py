@@ -38,7 +38,7 @@ EXIT_INCOMPLETE = 3  # built, but some papers have no summary yet; the next buil
 EXIT_CODES = """exit status:
   0  done
   1  an outside service (arXiv, the LLM, Telegram, Discord) failed for good; try again later
-  2  something you can fix: a flag, the config, a refused key or model, the database or archive path
+  2  something you can fix: a flag, the config, a refused key, token or model, the database or archive path
   3  built, but some papers have no summary yet; the next build of that date retries them"""
 
 ENV_CONFIG = "  ARXIV_DIGEST_CONFIG  the config file, when --config is not given"
