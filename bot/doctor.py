@@ -150,6 +150,14 @@ async def _check_llm(settings: Settings) -> Check:
         problem = classify_failure(err, url, model, secret)
         if problem is not None:
             return Check("LLM", False, problem.problem, problem.fix, isinstance(problem, LLMRefused))
+        if isinstance(err, openai.APITimeoutError):
+            return Check(
+                "LLM",
+                False,
+                f"{url}: no answer within {CHECK_TIMEOUT:.0f} s",
+                "check that the server is running and not overloaded, and OPENAI_BASE_URL or [llm] base_url",
+                user_fixable=False,
+            )
         said = provider_message(err, secret) if isinstance(err, openai.APIStatusError) else type(err).__name__
         return Check("LLM", False, f"{url}: {said}", "try again later", user_fixable=False)
     finally:
