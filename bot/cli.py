@@ -23,6 +23,7 @@ from config.settings import (
     split_categories,
 )
 from digest.arxiv_source import SourceError
+from digest.ports import PlatformUnreachable
 from digest.service import BuildReport, check_buildable
 from digest.storage import StorageError
 from digest.summarize import LLMUnusable
@@ -37,7 +38,7 @@ EXIT_INCOMPLETE = 3  # built, but some papers have no summary yet; the next buil
 EXIT_CODES = """exit status:
   0  done
   1  an outside service (arXiv, the LLM, Telegram, Discord) failed for good; try again later
-  2  something you can fix: a flag, the config, a refused key or model, the database or archive path
+  2  something you can fix: a flag, the config, a refused key, token or model, the database or archive path
   3  built, but some papers have no summary yet; the next build of that date retries them"""
 
 ENV_CONFIG = "  ARXIV_DIGEST_CONFIG  the config file, when --config is not given"
@@ -235,19 +236,28 @@ async def _push(settings: Settings, args: argparse.Namespace) -> int:
         names = [wanted[args.platform]] if args.platform else list(wanted.values())
         raise ConfigError(f"no bot token: set {' or '.join(names)}")
     service = make_service(settings)
-    runtimes = make_runtimes(settings, service, only=args.platform)
+    unfinished: list[str] = []
     try:
-        for runtime in runtimes:
+        for runtime in make_runtimes(settings, service, only=args.platform):
             await runtime.start(receive=False)
             try:
                 sent = await runtime.push(day)
             finally:
                 await runtime.stop()
             print(f"{runtime.name}: {sent} messages sent for {day}")
+            if runtime.failed:
+                unfinished.append(f"{runtime.name} {runtime.failed}")
     finally:
         await service.aclose()
         service.store.close()
-    return 0
+    if unfinished:
+        # Each chat stopped at its first failed message, so a later push resumes it in order.
+        _error(
+            f"chats left without the whole digest ({', '.join(unfinished)}): the platform failed them "
+            f"(see the errors above); `arxiv-digest push --date {day}` later sends only what is missing"
+        )
+        return EXIT_FAILURE
+    return EXIT_OK
 
 
 async def _run(settings: Settings, args: argparse.Namespace) -> int:
@@ -318,6 +328,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         _error(redact(str(err), secret_values))
         return EXIT_USAGE if err.user_fixable else EXIT_FAILURE
     except SourceError as err:
+        _error(redact(str(err), secret_values))
+        return EXIT_FAILURE
+    except PlatformUnreachable as err:
         _error(redact(str(err), secret_values))
         return EXIT_FAILURE
     except KeyboardInterrupt:

@@ -8,6 +8,7 @@ model list), Telegram for getMe and Discord for the bot's own user, which is wha
 from __future__ import annotations
 
 import asyncio
+import logging
 import sys
 from dataclasses import dataclass
 from urllib.parse import urlencode
@@ -58,7 +59,16 @@ def print_checks(checks: list[Check]) -> int:
 
 def config_failed(message: str) -> int:
     """The config did not load: that line, and nothing else can be checked."""
-    return print_checks([Check("config", False, message, "correct the config file, then run doctor again")])
+    return print_checks(
+        [
+            Check(
+                "config",
+                False,
+                message,
+                "correct what the line names (the config file or that variable), then run doctor again",
+            )
+        ]
+    )
 
 
 def _check_config(settings: Settings, source: str | None) -> Check:
@@ -76,7 +86,9 @@ def _check_storage(settings: Settings) -> Check:
         Store.open(settings.database_path).close()
         check_archive_dir(settings.archive_dir)
     except StorageError as err:
-        return Check("storage", False, str(err), "see above: the path and the key to change are named")
+        # Its message is "<path and problem>; <what to change>": the two halves of a check's line.
+        problem, _, fix = str(err).rpartition("; ")
+        return Check("storage", False, problem or fix, fix if problem else "check [storage] in the config")
     return Check(
         "storage", True, f"database {settings.database_path}, archive {settings.archive_dir}: writable"
     )
@@ -141,6 +153,14 @@ async def _check_llm(settings: Settings) -> Check:
         problem = classify_failure(err, url, model, secret)
         if problem is not None:
             return Check("LLM", False, problem.problem, problem.fix, isinstance(problem, LLMRefused))
+        if isinstance(err, openai.APITimeoutError):
+            return Check(
+                "LLM",
+                False,
+                f"{url}: no answer within {CHECK_TIMEOUT:.0f} s",
+                "check that the server is running and not overloaded, and OPENAI_BASE_URL or [llm] base_url",
+                user_fixable=False,
+            )
         said = provider_message(err, secret) if isinstance(err, openai.APIStatusError) else type(err).__name__
         return Check("LLM", False, f"{url}: {said}", "try again later", user_fixable=False)
     finally:
@@ -153,7 +173,15 @@ async def _check_llm(settings: Settings) -> Check:
             f"{url}: key accepted, but there is no model {model!r} (offered: {offered})",
             "set [llm] model to one of those",
         )
-    return Check("LLM", True, f"{url}: key accepted, model {model!r} available")
+    detail = f"{url}: key accepted, model {model!r} available"
+    embedding = settings.llm.embedding_model.strip()
+    if embedding and embedding not in models:
+        # Not a failure: ranking by a chat's 👍/👎 falls back to keywords. Worth a word all the same.
+        detail += (
+            f"; no embedding model {embedding!r} there, so ratings rank by keywords only "
+            '([llm] embedding_model: one the server offers, or "" to stop asking)'
+        )
+    return Check("LLM", True, detail)
 
 
 async def _check_telegram(settings: Settings) -> Check:
@@ -162,11 +190,36 @@ async def _check_telegram(settings: Settings) -> Check:
         return Check("Telegram", None, "TELEGRAM_BOT_TOKEN not set: skipped")
     from telegram import Bot
     from telegram.error import InvalidToken, NetworkError, TelegramError
+    from telegram.request import HTTPXRequest
 
-    bot = Bot(token.get_secret_value(), base_url=settings.telegram.api_base_url)
+    from bot.telegram_wiring import token_or_url_not_found
+
+    # The check's line says what Telegram answered; python-telegram-bot's own error log of the same
+    # answer (e.g. "Can not load invalid JSON data") would only repeat it among the lines. -v keeps it.
+    library_log = logging.getLogger("telegram")
+    if library_log.getEffectiveLevel() > logging.DEBUG:
+        library_log.setLevel(logging.CRITICAL)
+
+    # Our own HTTP clients, closed below whatever happened: Bot.shutdown() closes them only after a
+    # complete initialize(), and a refused token or a timeout leaves its sockets open otherwise.
+    clients = (HTTPXRequest(), HTTPXRequest())
+    bot = Bot(
+        token.get_secret_value(),
+        base_url=settings.telegram.api_base_url,
+        request=clients[0],
+        get_updates_request=clients[1],
+    )
     try:
         me = await asyncio.wait_for(bot.get_me(), CHECK_TIMEOUT)
-    except InvalidToken:
+    except InvalidToken as err:
+        if token_or_url_not_found(err):
+            return Check(
+                "Telegram",
+                False,
+                f"Telegram at {settings.telegram.api_base_url} answered 404 Not Found",
+                "TELEGRAM_BOT_TOKEN is malformed (it looks like 123456:ABC-...), or [telegram] "
+                "api_base_url is wrong (Telegram's ends in /bot)",
+            )
         return Check(
             "Telegram",
             False,
@@ -184,7 +237,8 @@ async def _check_telegram(settings: Settings) -> Check:
     except TelegramError as err:  # Telegram's message, or a proxy's page quoted by PTB (redacted)
         return Check("Telegram", False, f"Telegram answered: {err.message}", "try again later", False)
     finally:
-        await bot.shutdown()
+        for client in clients:
+            await client.shutdown()
     return Check("Telegram", True, f"token accepted: @{me.username}")
 
 
@@ -198,7 +252,13 @@ async def _check_discord(settings: Settings) -> Check:
     from bot.discord_wiring import configure_endpoints
 
     configure_endpoints(settings.discord.api_base_url, settings.discord.gateway_url)
-    client = discord.Client(intents=discord.Intents.none())
+    # As the bot itself sets up (adapters/discord/app.py), so that discord.py's start-up warnings (no
+    # voice libraries, no guilds intent) do not land among doctor's lines.
+    discord.VoiceClient.warn_nacl = False
+    discord.VoiceClient.warn_dave = False
+    intents = discord.Intents.none()
+    intents.guilds = True
+    client = discord.Client(intents=intents)
     try:
         # Logging in is a GET of /users/@me with the token: what the bot does first on every start.
         await asyncio.wait_for(client.login(token.get_secret_value()), CHECK_TIMEOUT)
@@ -217,6 +277,13 @@ async def _check_discord(settings: Settings) -> Check:
             f"Discord unreachable at {settings.discord.api_base_url}",
             "check the network, a proxy or [discord] api_base_url",
             user_fixable=False,
+        )
+    except discord.NotFound:
+        return Check(
+            "Discord",
+            False,
+            f"Discord at {settings.discord.api_base_url} answered the login with 404 Not Found",
+            "[discord] api_base_url is wrong (Discord's is https://discord.com/api/v10)",
         )
     except discord.HTTPException as err:
         return Check("Discord", False, f"Discord answered HTTP {err.status}", "try again later", False)

@@ -10,6 +10,7 @@ debug lines carry `Bot <token>` headers. Every library logs through the root han
 from __future__ import annotations
 
 import logging
+import traceback
 from collections.abc import Iterable
 
 from bot.progress import ProgressAwareHandler
@@ -22,19 +23,34 @@ def redact(text: str, secrets: Iterable[str] = ()) -> str:
 
 
 class RedactingFormatter(logging.Formatter):
-    """A Formatter whose every output line (tracebacks included) has its secrets masked."""
+    """A Formatter whose every output line (tracebacks included) has its secrets masked.
+
+    Without -v an exception a library or our code logs is one line (its type and message), not a
+    traceback: an operator reads what failed and what to do; the traceback is for `-v`."""
+
+    def __init__(self, fmt: str, datefmt: str | None = None, verbose: bool = True):
+        super().__init__(fmt, datefmt)
+        self.verbose = verbose
 
     def format(self, record: logging.LogRecord) -> str:
         return _redact(super().format(record))
 
     def formatException(self, ei) -> str:
-        return _redact(super().formatException(ei))
+        if self.verbose or ei[1] is None:
+            return _redact(super().formatException(ei))
+        last = traceback.format_exception_only(ei[0], ei[1])[-1].strip()
+        return _redact(f"  ({' '.join(last.split())[:300]}; run with -v for the traceback)")
+
+    def formatStack(self, stack_info: str) -> str:
+        return super().formatStack(stack_info) if self.verbose else ""
 
 
 def setup_logging(verbose: bool, secrets: Iterable[str] = ()) -> None:
     remember_secrets(secrets)
     handler = ProgressAwareHandler()  # log lines go above the progress bar, not into it
-    handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%H:%M:%S"))
+    handler.setFormatter(
+        RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%H:%M:%S", verbose)
+    )
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.DEBUG if verbose else logging.INFO)

@@ -8,6 +8,7 @@ from typing import Protocol
 
 class PlatformRuntime(Protocol):
     name: str  # "telegram" | "discord"
+    failed: int  # chats the last push() left unfinished: the platform failed them; the next push resumes
 
     async def start(self, receive: bool = True) -> None:
         """Connect. With receive=True also start taking updates (polling / gateway) in the background."""

@@ -33,7 +33,7 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
         raise ConfigError(f"search: {err}") from None
     if not 1 <= args.limit <= 50:
         raise ConfigError("search: --limit must be between 1 and 50")
-    if not settings.database_path.is_file():  # searching must not create an empty database
+    if not settings.database_path.exists():  # searching must not create an empty database
         print(f"no paper matches {query!r} (no database at {settings.database_path} yet: run a build)")
         return 0
     store = Store.open(settings.database_path)

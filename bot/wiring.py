@@ -15,7 +15,7 @@ from digest.fulltext import FullTextFetcher
 from digest.questions import QuestionService
 from digest.service import DigestService
 from digest.store import Store
-from digest.summarize import Summarizer
+from digest.summarize import NO_API_KEY, Summarizer, counting_http_client
 
 
 def make_llm_client(
@@ -24,10 +24,11 @@ def make_llm_client(
     key = settings.secrets.openai_api_key
     return AsyncOpenAI(
         # A local server (vLLM, Ollama, llama.cpp) needs no key, but the client insists on one.
-        api_key=key.get_secret_value() if key else "not-needed",
+        api_key=key.get_secret_value() if key else NO_API_KEY,
         base_url=settings.llm_base_url,
         max_retries=settings.llm.retries if retries is None else retries,
         timeout=settings.llm.timeout_seconds if timeout is None else timeout,
+        http_client=counting_http_client(),  # "LLM calls" counts what the server answered, retries too
     )
 
 

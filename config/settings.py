@@ -80,6 +80,28 @@ def check_timezone(value: str) -> str:
     return value
 
 
+def check_url(value: str, schemes: tuple[str, ...] = ("http", "https")) -> str:
+    """An absolute URL with one of `schemes` and a host: what the HTTP clients need, so that a typo is
+    refused with the key's name before anything is opened, not met as a connection error later."""
+    if isinstance(value, str):
+        scheme, sep, rest = value.strip().partition("://")
+        if sep and scheme.lower() in schemes and rest and not rest.startswith("/") and " " not in rest:
+            return value.strip()
+    raise ValueError(f"{value!r} is not a URL starting with {' or '.join(s + '://' for s in schemes)}")
+
+
+def check_id_template(value: str) -> str:
+    """A full-text URL template: a URL holding {id} (the versioned arXiv id) and no other placeholder."""
+    check_url(value)
+    try:
+        filled = value.format(id="2602.00001v1")
+    except (KeyError, IndexError, ValueError):
+        raise ValueError(f"{value!r}: the only placeholder allowed is {{id}}") from None
+    if filled == value:
+        raise ValueError(f"{value!r} has no {{id}} for the paper's arXiv id")
+    return value
+
+
 def parse_date(value: str) -> date:
     try:
         if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
@@ -140,6 +162,9 @@ class ArxivSettings(_Section):
     retries: int = Field(ge=0, le=10)
     page_size: int = Field(ge=1, le=2000)
 
+    _check_api_url = field_validator("api_url")(check_url)
+    _check_templates = field_validator("html_url", "pdf_url")(check_id_template)
+
 
 # USD per million tokens (input, output) of OpenAI models whose price is public, for the cost estimate
 # when none is configured. Only for OpenAI's own endpoint: a local or other server's price is unknown.
@@ -167,6 +192,11 @@ class LLMSettings(_Section):
     price_output_per_million: float | None = Field(default=None, ge=0)
     # For ranking by a chat's 👍/👎 (the OpenAI-compatible /embeddings endpoint); "": keywords only.
     embedding_model: str = Field(default="text-embedding-3-small", max_length=200)
+
+    @field_validator("base_url")
+    @classmethod
+    def _base_url(cls, value: str | None) -> str | None:
+        return None if value is None else check_url(value)
 
     def prices(self, base_url: str | None) -> tuple[float, float] | None:
         """(input, output) USD per million tokens, if configured or known; None: no estimate."""
@@ -202,10 +232,19 @@ class StorageSettings(_Section):
 class TelegramSettings(_Section):
     api_base_url: str
 
+    _check_url = field_validator("api_base_url")(check_url)
+
 
 class DiscordSettings(_Section):
     api_base_url: str
     gateway_url: str
+
+    _check_api = field_validator("api_base_url")(check_url)
+
+    @field_validator("gateway_url")
+    @classmethod
+    def _gateway(cls, value: str) -> str:
+        return check_url(value, ("ws", "wss"))
 
 
 class Secrets(BaseModel):
@@ -279,9 +318,15 @@ def _secrets(env: Mapping[str, str]) -> Secrets:
         value = get(name)
         return SecretStr(value) if value else None
 
+    base_url = get("OPENAI_BASE_URL")
+    if base_url is not None:
+        try:
+            check_url(base_url)
+        except ValueError as err:
+            raise ConfigError(f"OPENAI_BASE_URL: {err} (e.g. http://localhost:11434/v1)") from None
     return Secrets(
         openai_api_key=secret("OPENAI_API_KEY"),
-        openai_base_url=get("OPENAI_BASE_URL"),
+        openai_base_url=base_url,
         telegram_bot_token=secret("TELEGRAM_BOT_TOKEN"),
         discord_bot_token=secret("DISCORD_BOT_TOKEN"),
     )

@@ -29,6 +29,17 @@ class SourceError(RuntimeError):
     """arXiv could not be read, after retries. The message is fit for a user."""
 
 
+class NotAFeed(requests.RequestException):
+    """A 200 answer that is not an Atom feed: a wrong api_url, a proxy's or a captive portal's page. The
+    arxiv package would read it as a feed of no papers, and the day would be built empty."""
+
+
+def _refuse_non_feeds(response: requests.Response, *args: Any, **kwargs: Any) -> None:
+    if response.status_code == 200 and b"<feed" not in response.content[:4000]:
+        kind = response.headers.get("Content-Type", "no content type").split(";")[0]
+        raise NotAFeed(f"answered with {kind}, not an Atom feed", response=response)
+
+
 class _TimeoutAdapter(HTTPAdapter):
     def __init__(self, timeout: float):
         super().__init__()
@@ -100,6 +111,7 @@ class ArxivSource:
         adapter = _TimeoutAdapter(timeout_seconds)
         self.client._session.mount("http://", adapter)
         self.client._session.mount("https://", adapter)
+        self.client._session.hooks["response"].append(_refuse_non_feeds)
 
     def close(self) -> None:
         self.client._session.close()
@@ -143,6 +155,8 @@ class ArxivSource:
 def _describe(err: BaseException | None) -> str:
     if isinstance(err, arxiv.HTTPError):
         return f"HTTP {err.status}"
+    if isinstance(err, NotAFeed):
+        return str(err)
     if isinstance(err, requests.Timeout):
         return "timed out"
     if isinstance(err, requests.ConnectionError):
@@ -152,8 +166,8 @@ def _describe(err: BaseException | None) -> str:
 
 def _hint(err: BaseException | None) -> str:
     """What the user can do about it: offline and refused look alike from here, so name both."""
-    if isinstance(err, arxiv.HTTPError) and err.status not in RETRY_STATUSES:
-        return "; check [arxiv] api_url"
+    if (isinstance(err, arxiv.HTTPError) and err.status not in RETRY_STATUSES) or isinstance(err, NotAFeed):
+        return "; check [arxiv] api_url (arXiv's is https://export.arxiv.org/api/query)"
     if isinstance(err, arxiv.HTTPError):
         return "; arXiv is busy or down: try again later (the daily job retries by itself)"
     return "; check the network connection, a proxy (HTTPS_PROXY) or [arxiv] api_url"

@@ -6,7 +6,8 @@ fetched in batches (one request per BATCH papers), one batch at a time: a 400-pa
 and fifty chats ranking the same day share them. When the endpoint fails for good, ranking goes on with
 whatever vectors are cached (keywords alone at worst): a digest never waits on an optional signal. A
 refusal (a wrong key, no access, no such model) is final for the process: the key is not sent again for
-every chat a push ranks.
+every chat a push ranks. A refused key (401) is also kept as `key_refusal`: the build takes it for the
+whole server's answer and stops there (digest/service.py), and a new build asks afresh.
 """
 
 from __future__ import annotations
@@ -101,10 +102,23 @@ class Embedder:
         self.tokens = 0
         self._lock = asyncio.Lock()  # two pushes ranking the same day do not embed it twice
         self.refused: str | None = None  # why the endpoint refused for good (401/403/404), once it did
+        self.key_refusal: openai.AuthenticationError | None = None  # this endpoint's own 401, if it was
+        self._refused_for_key = False  # `refused` stands for a refused key (here or at another endpoint)
 
-    async def vectors(self, papers: Sequence[Paper]) -> dict[str, Vector]:
+    def refuse_key(self, reason: str) -> None:
+        """Another endpoint of the same server refused the key: do not send it here either."""
+        self.refused, self._refused_for_key = reason, True
+
+    def forget_key_refusal(self) -> None:
+        """A new build asks afresh (in `run`, the key may have been fixed on the server's side). A model
+        the endpoint does not have (404) or may not use (403) stays refused until restarted."""
+        if self._refused_for_key:
+            self.refused = None
+        self.key_refusal, self._refused_for_key = None, False
+
+    async def vectors(self, papers: Sequence[Paper], quiet_key_refusal: bool = False) -> dict[str, Vector]:
         """Vectors by versioned id: cached ones, plus the missing ones fetched now (those that fail are
-        left out)."""
+        left out). quiet_key_refusal: the caller reports a refused key itself (a build stops on it)."""
         ids = list(dict.fromkeys(p.versioned_id for p in papers))
         found = self.cache.get(ids, self.model)
         if len(found) == len(ids) or self.refused is not None:
@@ -116,14 +130,14 @@ class Embedder:
             missing = list({p.versioned_id: p for p in papers if p.versioned_id not in found}.values())
             for start in range(0, len(missing), self.batch):
                 chunk = missing[start : start + self.batch]
-                fetched = await self._fetch(chunk)
+                fetched = await self._fetch(chunk, quiet_key_refusal)
                 if fetched is None:
                     break  # the endpoint is down: rank with what there is
                 self.cache.put(fetched, self.model)
                 found.update(fetched)
         return found
 
-    async def _fetch(self, papers: list[Paper]) -> dict[str, Vector] | None:
+    async def _fetch(self, papers: list[Paper], quiet_key_refusal: bool = False) -> dict[str, Vector] | None:
         try:
             self.requests += 1
             response = await self.client.embeddings.create(
@@ -131,6 +145,10 @@ class Embedder:
             )
         except REFUSALS as err:
             self.refused = _short(err)
+            if isinstance(err, openai.AuthenticationError):
+                self.key_refusal, self._refused_for_key = err, True
+                if quiet_key_refusal:
+                    return None
             log.warning(
                 "embeddings (%s) refused, ranking without them until restarted: %s; check OPENAI_API_KEY "
                 "and [llm] embedding_model (empty turns embeddings off)",

@@ -58,3 +58,13 @@ class DigestSource(Protocol):
     def push_done(self, platform: str, chat_id: str, digest_key: str) -> None: ...
 
     def max_cards(self, platform: str, chat_id: str) -> int: ...
+
+
+class PlatformUnreachable(RuntimeError):
+    """A chat platform's API could not be reached (connection refused, DNS, a timeout) or answered with a
+    server error when the bot connected: an outside failure, not the set-up. The message names the URL
+    tried (never the token) and what to check."""
+
+    def __init__(self, problem: str, fix: str):
+        super().__init__(f"{problem}; {fix}")
+        self.problem, self.fix = problem, fix

@@ -45,7 +45,7 @@ from digest.ranking import ChatDigest, keep_order, rank_for_chat
 from digest.readiness import BuildProgress
 from digest.storage import StorageError, check_archive_dir
 from digest.store import Store, Subscription
-from digest.summarize import LLMUnusable, Summarizer
+from digest.summarize import LLMKeyRefused, LLMRefused, LLMUnusable, Summarizer
 from digest.window import late_since, select_papers, window_for
 
 log = logging.getLogger(__name__)
@@ -321,14 +321,35 @@ class DigestService:
         vectors, liked, disliked = await self._taste_vectors(digest, interests)
         return rank_for_chat(digest, interests, self.max_cards(platform, chat_id), vectors, liked, disliked)
 
+    def _key_refused_lately(self) -> bool:
+        """A summary request (a build's or a reader's) had the key refused within LAZY_RETRY_SECONDS."""
+        lazy = self._lazy_unusable
+        return (
+            lazy is not None
+            and isinstance(lazy[1], LLMKeyRefused)
+            and time.monotonic() - lazy[0] < LAZY_RETRY_SECONDS
+        )
+
     async def _taste_vectors(
         self, digest: Digest, interests: ChatInterests
     ) -> tuple[dict[str, Vector], list[Vector], list[Vector]]:
-        if self.embedder is None or self._llm_unusable or not (interests.liked or interests.disliked):
+        if (
+            self.embedder is None
+            or self._llm_unusable
+            or self._key_refused_lately()
+            or not (interests.liked or interests.disliked)
+        ):
             return {}, [], []  # (the LLM server down or refusing the key now: not asked for embeddings)
         liked = [p for p in map(self.store.get_paper, interests.liked[-RATED_PAPERS_USED:]) if p]
         disliked = [p for p in map(self.store.get_paper, interests.disliked[-RATED_PAPERS_USED:]) if p]
         vectors = await self.embedder.vectors([*(i.paper for i in digest.items), *liked, *disliked])
+        refusal = self.embedder.key_refusal
+        if refusal is not None and self.summarizer is not None and self._lazy_unusable is None:
+            # /embeddings refused the key (a push ranking a chat, outside any build): the cards' lazy
+            # summaries would be refused too, so none is asked for (for LAZY_RETRY_SECONDS).
+            problem = self.summarizer.classify(refusal)
+            if problem is not None:
+                self._lazy_unusable = (time.monotonic(), problem)
         return (
             vectors,
             [vectors[p.versioned_id] for p in liked if p.versioned_id in vectors],
@@ -538,11 +559,20 @@ class DigestService:
             )
             if checked and summarizer is not None:
                 summarizer.unusable = None
+                if self.embedder is not None:
+                    self.embedder.forget_key_refusal()
                 with contextlib.suppress(LLMUnusable):  # kept in summarizer.unusable for the summaries
                     await summarizer.preflight()
                 self._llm_unusable = summarizer.unusable  # the build ranks without embeddings then
             for digest in report.digests:
-                await self.warm_embeddings(digest)
+                await self.warm_embeddings(digest, quiet_key_refusal=checked)
+            if checked and summarizer is not None and self.embedder is not None:
+                # A server with no model list let the key through the preflight, and /embeddings was the
+                # first to refuse it: the completions would refuse it too, so that answer stops the build
+                # (below, before any paper is sent) with the summaries' own message.
+                refusal = self.embedder.key_refusal
+                if refusal is not None and summarizer.unusable is None:
+                    self._llm_unusable = summarizer.note_failure(refusal)
             await self._summarize_missing(report, progress, archived, tracker, checked)
             report.digests = [self.store.load_digest(d.key) or d for d in report.digests]
             for digest in report.digests:
@@ -566,6 +596,12 @@ class DigestService:
             )
         except BaseException as err:
             error = f"{type(err).__name__}: {err}"[:500]
+            if isinstance(err, LLMRefused):
+                # Until the next build, no request goes to a server that refused the key or the model:
+                # not a push's lazy summaries right after, nor (for the key) its embeddings.
+                self._lazy_unusable = (time.monotonic(), err)
+                if isinstance(err, LLMKeyRefused) and self.embedder is not None:
+                    self.embedder.refuse_key(err.problem)
             raise
         finally:
             self._llm_unusable = None
@@ -697,9 +733,10 @@ class DigestService:
             for platform, chat_id in self._subscribers(digest)
         }
 
-    async def warm_embeddings(self, digest: Digest) -> None:
+    async def warm_embeddings(self, digest: Digest, quiet_key_refusal: bool = False) -> None:
         """Embed the day's papers and every paper its subscribers rated in one batched pass, rather than
-        one request per chat when each is ranked."""
+        one request per chat when each is ranked. quiet_key_refusal: a refused key is the build's to
+        report (it stops on it), not a warning here."""
         if self.embedder is None or self._llm_unusable or not digest.items:
             return
         rated: set[str] = set()
@@ -709,7 +746,9 @@ class DigestService:
             rated.update(taste.disliked[-RATED_PAPERS_USED:])
         if rated:
             papers = [p for p in map(self.store.get_paper, sorted(rated)) if p]
-            await self.embedder.vectors([*(i.paper for i in digest.items), *papers])
+            await self.embedder.vectors(
+                [*(i.paper for i in digest.items), *papers], quiet_key_refusal=quiet_key_refusal
+            )
 
     async def _summarize_papers(
         self,

@@ -12,6 +12,7 @@ import hashlib
 import json
 import logging
 import re
+from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from importlib import resources
 from typing import Any, cast
@@ -68,9 +69,18 @@ class LLMRefused(LLMUnusable):
     user_fixable = True
 
 
+class LLMKeyRefused(LLMRefused):
+    """401: the server refused the key itself, so every endpoint of that server (completions, embeddings,
+    the model list) would refuse it too."""
+
+
 class LLMUnreachable(LLMUnusable):
     """No connection to the LLM server, after the client's retries."""
 
+
+# What the client sends when no OPENAI_API_KEY is set (a local server needs none, the client insists on
+# one): a 401 then means the server wants a key, not that the key is wrong.
+NO_API_KEY = "not-needed"
 
 _MODEL_MISSING = re.compile(r"model.{0,80}(does not exist|not found|not exist|invalid|unknown)", re.I)
 _PROVIDER_MESSAGE_CHARS = 300
@@ -110,6 +120,19 @@ def _model_missing(err: openai.APIStatusError, message: str) -> bool:
     )
 
 
+_NO_QUOTA = re.compile(r"exceeded your current quota|insufficient[_ ]quota", re.I)
+
+
+def _out_of_quota(err: openai.APIStatusError, message: str) -> bool:
+    """OpenAI's 429 `insufficient_quota`: not a rate limit to wait out, but an account without credit,
+    which every request meets until someone pays."""
+    error = _error_object(err)
+    code = error.get("code") if isinstance(error, dict) else None
+    return isinstance(err, openai.RateLimitError) and (
+        code == "insufficient_quota" or bool(_NO_QUOTA.search(message))
+    )
+
+
 def classify_failure(
     err: openai.OpenAIError, base_url: str, model: str, secret: str | None
 ) -> LLMUnusable | None:
@@ -119,7 +142,13 @@ def classify_failure(
     if isinstance(err, openai.APIStatusError):
         said = provider_message(err, secret)
         if isinstance(err, openai.AuthenticationError):
-            return LLMRefused(
+            if secret in (None, NO_API_KEY):
+                return LLMKeyRefused(
+                    f"{where} wants an API key and OPENAI_API_KEY is not set (HTTP 401)",
+                    "set OPENAI_API_KEY to a key for that server "
+                    "(and OPENAI_BASE_URL or [llm] base_url if it is not the server you meant)",
+                )
+            return LLMKeyRefused(
                 f"{where} refused the API key (HTTP 401: {said})",
                 "set OPENAI_API_KEY to a valid key for that server "
                 "(and OPENAI_BASE_URL or [llm] base_url if it is not OpenAI)",
@@ -128,6 +157,12 @@ def classify_failure(
             return LLMRefused(
                 f"{where} refused access (HTTP 403: {said})",
                 f"check that OPENAI_API_KEY may use model {model!r} ([llm] model) from this place",
+            )
+        if _out_of_quota(err, said):
+            return LLMRefused(
+                f"{where} refused for quota (HTTP 429: {said})",
+                "the account of OPENAI_API_KEY has no credit left: check its plan and billing, "
+                "or set another key",
             )
         if _model_missing(err, said):
             return LLMRefused(
@@ -204,7 +239,31 @@ def parse_reply(content: str | None) -> Summary:
 class _Usage:
     prompt_tokens: int = 0
     completion_tokens: int = 0
-    calls: int = 0
+    requests: int = 0  # returned by the SDK, or raised with the server's status
+    answers: int = 0  # seen by count_answer: the SDK's own retries too (0 on a client without the hook)
+
+    @property
+    def calls(self) -> int:
+        """Requests the server answered: the hook's count where it is installed, else ours."""
+        return max(self.requests, self.answers)
+
+
+# The paper being summarized in this task, for the LLM client's response hook (below).
+_answering: ContextVar[_Usage | None] = ContextVar("llm_usage", default=None)
+
+
+async def count_answer(response: object) -> None:
+    """httpx response hook of the LLM client: every answer the server gave counts as one call of the paper
+    being summarized, the openai client's own retries (429, 5xx) included, so that "LLM calls" is what
+    the server saw. A request that never connected gets no answer and is no call."""
+    usage = _answering.get()
+    if usage is not None:
+        usage.answers += 1
+
+
+def counting_http_client() -> openai.DefaultAsyncHttpxClient:
+    """The HTTP client for the LLM's AsyncOpenAI, with count_answer installed."""
+    return openai.DefaultAsyncHttpxClient(event_hooks={"response": [count_answer]})
 
 
 class Summarizer:
@@ -239,7 +298,12 @@ class Summarizer:
         async with self._semaphore:
             if self.unusable is not None:  # papers waiting for a slot are never sent
                 raise self.unusable
-            return await self._summarize(paper, source_text, source_kind)
+            usage = _Usage()
+            answering = _answering.set(usage)  # for count_answer, in this task's context
+            try:
+                return await self._summarize(paper, source_text, source_kind, usage)
+            finally:
+                _answering.reset(answering)
 
     async def preflight(self) -> None:
         """Before any full text is fetched: a free request (the model list) that a wrong key or an
@@ -248,7 +312,7 @@ class Summarizer:
         try:
             await self.client.models.list()
         except (openai.AuthenticationError, openai.APIConnectionError) as err:
-            unusable = self._unusable(err)
+            unusable = self.note_failure(err)
             if unusable is not None:
                 raise unusable from None
         except openai.OpenAIError:
@@ -263,14 +327,21 @@ class Summarizer:
     def _secret(self) -> str | None:
         return self.client.api_key if isinstance(self.client.api_key, str) else None
 
-    def _unusable(self, err: openai.OpenAIError) -> LLMUnusable | None:
+    def classify(self, err: openai.OpenAIError) -> LLMUnusable | None:
+        """What `err` (from any endpoint of this server) means for every request, without keeping it."""
+        return classify_failure(err, self.base_url, self.model, self._secret())
+
+    def note_failure(self, err: openai.OpenAIError) -> LLMUnusable | None:
+        """`err` from any endpoint of this server (completions, the model list, embeddings): when it means
+        no request can succeed, that LLMUnusable, kept in `unusable` so that no paper is sent after it."""
         problem = classify_failure(err, self.base_url, self.model, self._secret())
         if problem is not None and self.unusable is None:
             self.unusable = problem
         return self.unusable if problem is not None else None
 
-    async def _summarize(self, paper: Paper, source_text: str | None, source_kind: str) -> SummaryRecord:
-        usage = _Usage()
+    async def _summarize(
+        self, paper: Paper, source_text: str | None, source_kind: str, usage: _Usage
+    ) -> SummaryRecord:
         messages: list[dict[str, str]] = [
             {"role": "system", "content": self.instructions},
             {"role": "user", "content": paper_message(paper, source_text)},
@@ -289,7 +360,7 @@ class Summarizer:
         except MalformedReply as problem:
             return self._failed(paper, f"malformed reply: {problem}", usage)
         except openai.OpenAIError as err:
-            unusable = self._unusable(err)
+            unusable = self.note_failure(err)
             if unusable is not None:
                 unusable.calls += usage.calls
                 unusable.prompt_tokens += usage.prompt_tokens
@@ -382,10 +453,10 @@ class Summarizer:
                 temperature=openai.omit if self.temperature is None else self.temperature,
             )
         except openai.APIStatusError:
-            usage.calls += 1  # the server answered, if only with an error
+            usage.requests += 1  # the server answered, if only with an error
             raise
         # Counted once answered: a request that never connected is no call (and costs nothing).
-        usage.calls += 1
+        usage.requests += 1
         if response.usage is not None:
             usage.prompt_tokens += response.usage.prompt_tokens or 0
             usage.completion_tokens += response.usage.completion_tokens or 0

@@ -64,15 +64,19 @@ def _line(out: str, name: str) -> str:
 
 
 async def test_everything_up_passes_every_check(fakes: Fakes) -> None:
+    fakes.llm.models = ["gpt-4o-mini", "text-embedding-3-small"]
+
     code, out, err = await fakes.doctor()
 
     assert code == 0, out + err
     for name in ("config", "storage", "arXiv", "LLM", "Telegram", "Discord"):
         assert _line(out, name).startswith("✓"), out
     assert "model 'gpt-4o-mini' available" in _line(out, "LLM")
+    assert "embedding model" not in _line(out, "LLM")  # it has the default one too
     assert "@" in _line(out, "Telegram") and "getMe" in fakes.telegram.calls
     assert ("GET", "/api/v10/users/@me") in fakes.discord.requests
     assert out.rstrip().endswith("all checks passed")
+    assert "WARNING" not in err  # no library's start-up noise among the checks
     assert fakes.llm.models_listed == 1 and fakes.llm.received == 0  # no text paid for
     for secret in (fakes.telegram.token, fakes.discord.token, "sk-test-secret-key"):
         assert secret not in out + err
@@ -92,6 +96,14 @@ async def test_a_refused_llm_key_is_one_failed_line_with_the_fix(fakes: Fakes) -
     assert "1 of 6 checks failed" in out
     assert "Traceback" not in out + err and "sk-test-secret-key" not in out + err
     assert fakes.llm.received == 0
+
+
+async def test_an_embedding_model_the_server_does_not_offer_is_a_note_not_a_failure(fakes: Fakes) -> None:
+    fakes.llm.models = ["gpt-4o-mini"]  # e.g. a local server with a chat model only
+    code, out, _ = await fakes.doctor()
+    line = _line(out, "LLM")
+    assert code == 0 and line.startswith("✓"), out
+    assert "no embedding model 'text-embedding-3-small' there" in line and "[llm] embedding_model" in line
 
 
 async def test_a_model_the_server_does_not_have_lists_what_it_has(fakes: Fakes) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import logging
+import re
 from pathlib import Path
 
 import pytest
@@ -127,3 +128,26 @@ def test_a_misspelt_key_gets_the_nearest_names(tmp_path):
     with pytest.raises(ConfigError) as caught:
         _load(tmp_path, "[llm]\nzzz = 2\n")
     assert "did you mean" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('[telegram]\napi_base_url = "not a url"\n', "telegram.api_base_url: 'not a url' is not a URL"),
+        ('[llm]\nbase_url = "localhost:11434/v1"\n', "llm.base_url: 'localhost:11434/v1' is not a URL"),
+        ('[discord]\ngateway_url = "https://gateway.discord.gg"\n', "starting with ws:// or wss://"),
+        ('[arxiv]\nhtml_url = "https://arxiv.org/html/"\n', "has no {id} for the paper's arXiv id"),
+        ('[arxiv]\npdf_url = "https://arxiv.org/pdf/{paper}"\n', "the only placeholder allowed is {id}"),
+        ('[arxiv]\napi_url = "export.arxiv.org/api/query"\n', "arxiv.api_url: 'export.arxiv.org"),
+    ],
+)
+def test_a_malformed_url_is_refused_with_its_key(tmp_path, text, message):
+    path = tmp_path / "c.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        load_settings(path)
+
+
+def test_a_malformed_base_url_in_the_environment_names_the_variable():
+    with pytest.raises(ConfigError, match="OPENAI_BASE_URL: 'localhost:1234' is not a URL"):
+        load_settings(None, {"OPENAI_BASE_URL": "localhost:1234"})

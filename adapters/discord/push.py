@@ -38,13 +38,20 @@ def channel_gone(err: discord.HTTPException) -> bool:
 
 
 async def push_digest(
-    client: discord.Client, store: Store, service: DigestSource, day: date, start_at: datetime | None = None
+    client: discord.Client,
+    store: Store,
+    service: DigestSource,
+    day: date,
+    start_at: datetime | None = None,
+    failed: list[str] | None = None,
 ) -> int:
     """Post the digest of `day` to every active subscribed channel that has not had it; return the
     number of messages posted. Sending starts at `start_at` (at once when None); channels go one at a
     time, in the order their cards become ready (service.ready_digest waits for a running build), each
-    ranked for the channel beforehand. 429s are waited out by discord.py itself."""
+    ranked for the channel beforehand. 429s are waited out by discord.py itself. `failed` collects the
+    channels left unfinished by an error (not those Discord says are gone): the next push resumes them."""
     sent = 0
+    failed = failed if failed is not None else []
 
     async def ready(sub: Subscription) -> tuple[Subscription, ChatDigest | None]:
         try:
@@ -54,11 +61,13 @@ async def push_digest(
             return sub, None
         except Exception:
             log.exception("discord push: no digest of %s for %s", day, ",".join(sub.categories) or "default")
+            failed.append(sub.chat_id)
             return sub, None
         try:
             return sub, await service.chat_digest(digest, PLATFORM, sub.chat_id, for_push=True)
         except Exception:
             log.exception("discord push: could not rank the digest for channel %s", sub.chat_id)
+            failed.append(sub.chat_id)
             return sub, None
 
     waits = [asyncio.ensure_future(ready(sub)) for sub in store.active_subscriptions(PLATFORM)]
@@ -69,9 +78,10 @@ async def push_digest(
                 if start_at is not None:
                     await asyncio.sleep(seconds_until(start_at))
                 try:
-                    sent += await _push_channel(client, store, service, sub, mine)
+                    sent += await _push_channel(client, store, service, sub, mine, failed)
                 except Exception:  # a bug met in one channel's digest must not stop everyone else's
                     log.exception("discord push to channel %s failed", sub.chat_id)
+                    failed.append(sub.chat_id)
     finally:
         for wait in waits:
             wait.cancel()
@@ -79,7 +89,12 @@ async def push_digest(
 
 
 async def _push_channel(
-    client: discord.Client, store: Store, service: DigestSource, sub: Subscription, mine: ChatDigest
+    client: discord.Client,
+    store: Store,
+    service: DigestSource,
+    sub: Subscription,
+    mine: ChatDigest,
+    failed: list[str],
 ) -> int:
     try:
         channel = client.get_partial_messageable(int(sub.chat_id))
@@ -88,6 +103,9 @@ async def _push_channel(
         return 0
     posted = await _post_missing(channel, store, sub, mine)
     if posted is None:
+        now = store.get_subscription(PLATFORM, sub.chat_id)
+        if now is not None and now.active:  # stopped by an error, not deactivated as gone
+            failed.append(sub.chat_id)
         return 0
     await heal(channel, store, sub.chat_id, mine)
     service.push_done(PLATFORM, sub.chat_id, mine.digest.key)

@@ -10,13 +10,16 @@ import json
 import logging
 from datetime import date, datetime
 
+import aiohttp
 import discord
+import discord.http
 
 from adapters.discord.app import PLATFORM, BotOptions, DigestBot, DigestSource
 from adapters.discord.asking import Search
 from adapters.discord.push import push_digest
 from config.settings import ConfigError
 from digest.limits import ChatLimits
+from digest.ports import PlatformUnreachable
 from digest.questions import QuestionService
 from digest.store import Store
 
@@ -48,6 +51,7 @@ class DiscordRuntime:
         self.service = service
         self.options = options
         self.client: DigestBot | None = None
+        self.failed = 0  # channels the last push left unfinished (an outside failure; the next push resumes)
         self._task: asyncio.Task[None] | None = None
 
     async def start(self, receive: bool = True) -> None:
@@ -65,7 +69,29 @@ class DiscordRuntime:
             await self.client.login(self._token)
         except discord.LoginFailure:
             await self.client.close()
-            raise ConfigError("Discord refused the bot token (check DISCORD_BOT_TOKEN)") from None
+            raise ConfigError(
+                "Discord refused the bot token (401 Unauthorized): Developer Portal → your application → "
+                "Bot → Reset Token, and set DISCORD_BOT_TOKEN to it"
+            ) from None
+        except (aiohttp.ClientError, OSError, TimeoutError) as err:  # refused, DNS, a timeout
+            await self.client.close()
+            where = discord.http.Route.BASE  # the configured [discord] api_base_url; it holds no token
+            raise PlatformUnreachable(
+                f"Discord unreachable at {where} ({type(err).__name__}: {err})",
+                "check the network, a proxy or [discord] api_base_url, then try again",
+            ) from None
+        except discord.NotFound:  # no /users/@me there: not Discord's API
+            await self.client.close()
+            raise ConfigError(
+                f"Discord at {discord.http.Route.BASE} answered the login with 404 Not Found: "
+                "[discord] api_base_url is wrong (Discord's is https://discord.com/api/v10)"
+            ) from None
+        except discord.HTTPException as err:  # Discord's own 5xx (its 429s are waited out by discord.py)
+            await self.client.close()
+            raise PlatformUnreachable(
+                f"Discord at {discord.http.Route.BASE} answered the login with HTTP {err.status}",
+                "try again later",
+            ) from None
         except BaseException:
             await self.client.close()
             raise
@@ -108,7 +134,10 @@ class DiscordRuntime:
     async def push(self, day: date, start_at: datetime | None = None) -> int:
         if self.client is None:
             raise RuntimeError("start() the Discord runtime before pushing")
-        return await push_digest(self.client, self.store, self.service, day, start_at)
+        failed: list[str] = []
+        sent = await push_digest(self.client, self.store, self.service, day, start_at, failed)
+        self.failed = len(set(failed))
+        return sent
 
     async def stop(self) -> None:
         client, task = self.client, self._task

@@ -53,6 +53,7 @@ class PushReport:
     sent: int = 0
     chats_done: int = 0
     failed: list[str] = field(default_factory=list)  # chat ids that stopped early (retried next push)
+    refused: list[str] = field(default_factory=list)  # chats given no digest by a rule (e.g. [limits])
     deactivated: list[str] = field(default_factory=list)
     rate_limited: int = 0  # 429s that reached this code (after the rate limiter's own retries)
     healed: int = 0  # cards sent without their translation, edited in place since
@@ -106,9 +107,9 @@ class Pusher:
             # Waits for the chat's own cards outside the gate, so chats that are ready go first.
             try:
                 digest = await self.service.ready_digest(day, subscription)
-            except ConfigError as err:  # e.g. a subscription past [limits]
+            except ConfigError as err:  # e.g. a subscription past [limits]: the chat's to fix, not Telegram's
                 log.warning("telegram push: no digest for chat %s: %s", chat_id, err)
-                report.failed.append(chat_id)
+                report.refused.append(chat_id)
                 return
             except Exception:
                 log.exception(
