@@ -418,6 +418,48 @@ async def test_the_daily_push_from_a_running_bot(bot: Bot) -> None:
     assert bot.fake.violations == []
 
 
+async def test_a_card_healed_with_a_longer_translation_is_shortened_to_fit_its_message(
+    fake: FakeDiscord, tmp_path: Path
+) -> None:
+    # Pushed while the LLM was down: short English abstracts, six cards to a message. The translations
+    # that come later are longer; each message is edited in place within 6000 characters, its cards
+    # marked as shortened, and nothing is posted again.
+    store = Store.open(tmp_path / "data" / "digest.db")
+    digest = seed_digest()
+    papers = [replace(item.paper, abstract=item.paper.abstract[:200]) for item in digest.items]
+    store.upsert_papers(papers)
+    store.create_digest(digest, papers, "gpt-4o-mini", "seed")
+    channel = fake.add_channel("digest")
+    store.subscribe("discord", channel, ["cs.SD", "eess.AS"], title="digest")
+    store.close()
+    runtime, service = await start_bot(fake, tmp_path, receive=False)
+    try:
+        assert await runtime.push(SEED_DAY) == 3  # the header, then 6 + 2 cards
+        first = [e["description"] for m in fake.messages[channel][1:] for e in m["embeds"]]
+        assert all(len(text) <= 200 for text in first)
+        translations = {}
+        for n, item in enumerate(digest.items):
+            text = f"第{n}篇译文。" + "这是一段很长的中文译文，句子很多。" * 100
+            translations[item.paper.base_id] = text
+            summary = Summary(text, "背景", "方法", "结果")
+            record = SummaryRecord(item.paper.versioned_id, "ok", summary, calls=1)
+            service.store.save_summary(record, "gpt-4o-mini", "zh", "seed")
+        assert await runtime.push(SEED_DAY) == 0
+        assert len(fake.edits) == 2 and len(fake.messages[channel]) == 3
+        cards = [e for m in fake.messages[channel][1:] for e in m["embeds"]]
+        assert len(cards) == 8
+        for card in cards:
+            base_id = card["url"].rsplit("/", 1)[1].rsplit("v", 1)[0]
+            assert card["description"].startswith(translations[base_id][:20])
+        # The six cards of the first message could not keep their 1,800 characters each: shortened.
+        assert all("已截短" in card["description"] for card in cards[:6])
+        assert await runtime.push(SEED_DAY) == 0 and len(fake.edits) == 2  # healed once
+    finally:
+        await runtime.stop()
+        service.store.close()
+    assert fake.violations == []
+
+
 async def test_a_refused_card_or_a_proxy_403_never_stops_or_unsubscribes(
     fake: FakeDiscord, tmp_path: Path
 ) -> None:

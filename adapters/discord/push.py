@@ -173,16 +173,18 @@ async def heal(channel, store: Store, chat_id: str, mine: ChatDigest) -> int:
     for message_id in stale:
         parts = deliveries.parts_of_message(PLATFORM, chat_id, digest.key, message_id)
         blocks = render.chat_card_blocks(mine, parts)
-        messages = render.pack(blocks)
+        # The cards stay in the message they were posted in: translations longer than the abstracts
+        # they replace are shortened to fit (marked so), never spilled into a new message.
+        message = render.fit_one_message(blocks, digest.language)
         if len(blocks) != len(parts):
             # a card muted since: editing would take it out of the channel, and no other message has it
             log.warning("discord: message %s holds cards no longer in the digest; left as it is", message_id)
-        elif len(messages) != 1:
-            log.warning("discord: message %s no longer fits once translated; left as it is", message_id)
+        elif message is None:
+            log.warning("discord: message %s cannot fit its cards translated; left as it is", message_id)
         else:
             try:
                 await channel.get_partial_message(int(message_id)).edit(
-                    embeds=messages[0].embeds, view=make_view(messages[0].buttons)
+                    embeds=message.embeds, view=make_view(message.buttons)
                 )
                 edited += 1
             except discord.HTTPException as err:
