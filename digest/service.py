@@ -155,6 +155,8 @@ class DigestService:
         # The LLM found down or refusing on a reader's (or a push's) request, and when: the next chats of
         # a push do not each wait out the client's retries again.
         self._lazy_unusable: tuple[float, LLMUnusable] | None = None
+        # Papers whose failed summary this process retried on the spot, and when (monotonic).
+        self._failed_retried: dict[str, float] = {}
         # What a build's first look at the LLM found wrong, while that build runs.
         self._llm_unusable: LLMUnusable | None = None
         self._warned_no_llm = False
@@ -267,7 +269,9 @@ class DigestService:
             missing = [r.paper for r in ranked.cards if r.item.summary is None]
         if missing and self.summarizer is not None:
             try:
-                await self._summarize_lazily(missing)
+                # A push also retries a card whose summary failed before (on the spot at an earlier
+                # push, or in a build): the chat's card is then healed in place by this push.
+                await self._summarize_lazily(missing, retry_failed=for_push)
             except LLMUnusable as err:
                 # The LLM is down or refuses: the cards go out with their abstracts, as when a build's
                 # LLM failed, and a later push or build heals them; the chat is not left without them.
@@ -831,9 +835,20 @@ class DigestService:
                 spent,
             )
 
-    async def _summarize_lazily(self, papers: list[Paper]) -> None:
+    def _wants_summary(self, paper_id: str, retry_failed: bool) -> bool:
+        """Never attempted; or, with `retry_failed`, tried and failed, with no usable summary, and not
+        retried by this process within LAZY_RETRY_SECONDS (a push's chats sharing a failed card ask
+        once, not once each)."""
+        if not self.store.has_summary_attempt(paper_id):
+            return True
+        if not retry_failed or self.store.best_summary(paper_id, self.settings.digest.language):
+            return False
+        retried = self._failed_retried.get(paper_id)
+        return retried is None or time.monotonic() - retried >= LAZY_RETRY_SECONDS
+
+    async def _summarize_lazily(self, papers: list[Paper], retry_failed: bool = False) -> None:
         """Summarize papers a build left for later (never attempted), each once even when several
-        readers or chats ask at the same moment."""
+        readers or chats ask at the same moment; with `retry_failed`, also those whose summary failed."""
         if self.summarizer is None:
             return
         if self._lazy_unusable is not None:
@@ -846,7 +861,7 @@ class DigestService:
             key = paper.versioned_id
             if key in self._lazy_inflight:
                 waits.append(self._lazy_inflight[key])
-            elif not self.store.has_summary_attempt(key):
+            elif self._wants_summary(key, retry_failed):
                 todo[key] = paper
         if todo:
             done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -856,7 +871,9 @@ class DigestService:
                 # One process summarizes a paper: a push beside this one (or beside `run`) waits here,
                 # then finds the paper done and pays for nothing.
                 async with self.store.leases.hold([f"summary|{key}" for key in todo]):
-                    still = {k: p for k, p in todo.items() if not self.store.has_summary_attempt(k)}
+                    still = {k: p for k, p in todo.items() if self._wants_summary(k, retry_failed)}
+                    now = time.monotonic()
+                    self._failed_retried.update(dict.fromkeys(still, now))
                     await self._summarize_papers(still, self.lazy, _NoProgress())
             except LLMUnusable as err:
                 self._lazy_unusable = (time.monotonic(), err)
