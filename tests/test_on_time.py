@@ -19,10 +19,13 @@ from bot.run import daily_job
 from bot.telegram_wiring import make_runtime
 from bot.wiring import make_service
 from config.settings import load_settings
+from digest import service as service_module
 from tests.conftest import SEED_JSON, write_config
 from tests.fakes.openai_api import paper_id_of
 from tests.fakes.telegram_api import FakeTelegram
 from tests.telegram_support import SEED_DAY
+
+ZH = {p["id"]: p["zh"] for p in json.loads(SEED_JSON.read_text(encoding="utf-8"))["papers"]}
 
 CL_CHANNEL, LG_CHANNEL = -1001000000011, -1001000000012
 CL_PAPER, LG_PAPER = "2602.15537v1", "2602.15484v1"  # 4th and 7th of the eight, newest first
@@ -131,3 +134,63 @@ async def test_a_build_stopped_midway_stops_at_once_and_resumes(seed_arxiv, fake
     finally:
         await service.aclose()
         service.store.close()
+
+
+async def test_the_next_daily_job_heals_the_cards_the_llm_failed(
+    seed_arxiv, fake_llm, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """`run` alone, no hand-run command: the LLM fails every paper on the day, so the cards go out with
+    their abstracts; the next day's job asks again for those cards only and edits them in place. A
+    chat subscribed meanwhile gets the new day's digest, not the old one."""
+    _, arxiv_server = seed_arxiv
+    llm, llm_server = fake_llm
+    telegram = await FakeTelegram().start()
+    telegram.add_chat(CL_CHANNEL, "channel", "Sound")
+    telegram.add_chat(LG_CHANNEL, "channel", "Newcomer")
+    config = write_config(
+        tmp_path / "c.toml", arxiv_server.url, f'[telegram]\napi_base_url = "{telegram.base_url}"\n'
+    )
+    env = {
+        "OPENAI_BASE_URL": f"{llm_server.url}/v1",
+        "OPENAI_API_KEY": "sk-test",
+        "TELEGRAM_BOT_TOKEN": telegram.token,
+    }
+    settings = load_settings(config, env, base_dir=tmp_path)
+    service = make_service(settings)
+    service.store.subscribe("telegram", str(CL_CHANNEL), [], "Sound")
+    service.store.set_max_cards("telegram", str(CL_CHANNEL), 2)
+    runtime = make_runtime(settings, service.store, service)
+    await runtime.start(receive=False)
+    try:
+        llm.responder = lambda body: (200, "not JSON")  # every paper fails, the build goes on
+        await asyncio.wait_for(daily_job(service, [runtime], SEED_DAY, retry_seconds=0), timeout=60)
+        sent = telegram.messages_to(CL_CHANNEL)
+        assert len(sent) == 4 and telegram.edits == []  # header, 2 cards with abstracts, overview
+        cards = [m["text"] for m in sent[1:3]]
+        card_ids = [pid for pid in ZH if any(pid in card for card in cards)]
+        assert len(card_ids) == 2
+        assert not any(ZH[pid]["translation"][:20] in card for pid in card_ids for card in cards)
+
+        service.store.subscribe("telegram", str(LG_CHANNEL), [], "Newcomer")
+        llm.responder = None  # the next day the LLM answers again
+        monkeypatch.setattr(service_module, "LAZY_RETRY_SECONDS", 0.0)  # (a day has passed)
+        asked = len(llm.requests)
+        await asyncio.wait_for(daily_job(service, [runtime], SEED_DAY + timedelta(days=1)), timeout=60)
+    finally:
+        await runtime.stop()
+        await telegram.stop()
+        await service.aclose()
+        service.store.close()
+
+    # Of the first day's papers only the two cards were asked again (the others wait for a reader),
+    # and the two were edited in place.
+    again = [paper_id_of(body) for body in llm.requests[asked:]]
+    assert sorted(pid for pid in again if pid in ZH) == sorted(card_ids)
+    assert len(telegram.edits) == 2
+    for edit in telegram.edits:
+        assert any(ZH[pid]["translation"][:20] in edit["text"] for pid in card_ids)
+    newcomer = telegram.messages_to(LG_CHANNEL)
+    assert newcomer and "2026-02-19" in newcomer[0]["text"]  # the new day's digest only
+    assert not any(pid in m["text"] for m in newcomer for pid in ZH)
+    assert len(telegram.messages_to(CL_CHANNEL)) == 4 + len(newcomer)  # nothing of the first day again
+    assert telegram.errors == []

@@ -105,7 +105,7 @@ class RecordingRuntime:
     async def start(self, receive: bool = True) -> None:
         pass
 
-    async def push(self, day: date, start_at: datetime | None = None) -> int:
+    async def push(self, day: date, start_at: datetime | None = None, heal_only: bool = False) -> int:
         self.pushed.append(day)
         return 0
 

@@ -38,12 +38,18 @@ def channel_gone(err: discord.HTTPException) -> bool:
 
 
 async def push_digest(
-    client: discord.Client, store: Store, service: DigestSource, day: date, start_at: datetime | None = None
+    client: discord.Client,
+    store: Store,
+    service: DigestSource,
+    day: date,
+    start_at: datetime | None = None,
+    heal_only: bool = False,
 ) -> int:
     """Post the digest of `day` to every active subscribed channel that has not had it; return the
     number of messages posted. Sending starts at `start_at` (at once when None); channels go one at a
     time, in the order their cards become ready (service.ready_digest waits for a running build), each
-    ranked for the channel beforehand. 429s are waited out by discord.py itself."""
+    ranked for the channel beforehand. 429s are waited out by discord.py itself. heal_only: only the
+    channels holding cards of that day posted without their translation."""
     sent = 0
 
     async def ready(sub: Subscription) -> tuple[Subscription, ChatDigest | None]:
@@ -61,7 +67,11 @@ async def push_digest(
             log.exception("discord push: could not rank the digest for channel %s", sub.chat_id)
             return sub, None
 
-    waits = [asyncio.ensure_future(ready(sub)) for sub in store.active_subscriptions(PLATFORM)]
+    subscriptions = store.active_subscriptions(PLATFORM)
+    if heal_only:
+        waiting = store.deliveries.chats_to_heal(PLATFORM, day)
+        subscriptions = [sub for sub in subscriptions if sub.chat_id in waiting]
+    waits = [asyncio.ensure_future(ready(sub)) for sub in subscriptions]
     try:
         for next_ready in asyncio.as_completed(waits):
             sub, mine = await next_ready

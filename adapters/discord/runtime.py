@@ -105,10 +105,10 @@ class DiscordRuntime:
         log.info("discord: commands synced (%d)", len(payload))
         return True
 
-    async def push(self, day: date, start_at: datetime | None = None) -> int:
+    async def push(self, day: date, start_at: datetime | None = None, heal_only: bool = False) -> int:
         if self.client is None:
             raise RuntimeError("start() the Discord runtime before pushing")
-        return await push_digest(self.client, self.store, self.service, day, start_at)
+        return await push_digest(self.client, self.store, self.service, day, start_at, heal_only)
 
     async def stop(self) -> None:
         client, task = self.client, self._task

@@ -93,12 +93,16 @@ class Pusher:
         self.bot, self.store, self.service = bot, store, service
         self.concurrency = concurrency
 
-    async def push(self, day: date, start_at: datetime | None = None) -> PushReport:
+    async def push(self, day: date, start_at: datetime | None = None, heal_only: bool = False) -> PushReport:
         """Deliver the digest of `day` to every active subscriber; sending starts at `start_at` (at once
         when None). Each chat's messages are prepared as soon as its cards are ready (a build may still
-        be running), so at `start_at` every ready chat's messages go out with no work left before them."""
+        be running), so at `start_at` every ready chat's messages go out with no work left before them.
+        heal_only: only the chats holding cards of that day sent without their translation."""
         report = PushReport()
         subscriptions = self.store.active_subscriptions(PLATFORM)
+        if heal_only:
+            waiting = self.store.deliveries.chats_to_heal(PLATFORM, day)
+            subscriptions = [s for s in subscriptions if s.chat_id in waiting]
         gate = asyncio.Semaphore(self.concurrency)
 
         async def one(subscription: Subscription) -> None:
