@@ -211,6 +211,10 @@ async def _build(settings: Settings, args: argparse.Namespace) -> int:
         report = await service.build(
             day, [categories] if categories else None, make_progress(), archive_all=True
         )
+        if categories is None:
+            # The day's other digests (subscriptions' own category sets) are not rebuilt here, but the
+            # summaries a push made on the spot for their cards and that failed are asked again.
+            await service.retry_failed(day, skip=[d.key for d in report.digests])
     finally:
         await service.aclose()
     print(_summary_line(report))

@@ -846,6 +846,26 @@ class DigestService:
         retried = self._failed_retried.get(paper_id)
         return retried is None or time.monotonic() - retried >= LAZY_RETRY_SECONDS
 
+    async def retry_failed(self, day: date, skip: Sequence[str] = ()) -> int:
+        """Ask the LLM again for the papers of `day`'s stored digests (but those in `skip`, just built)
+        whose summary failed: cards summarized on the spot by a push, or papers a reader asked about.
+        A later push heals the cards sent without them. The number still without a summary."""
+        papers: dict[str, Paper] = {}
+        for key in self.store.digest_keys_for_date(day):
+            digest = None if key in skip else self.store.load_digest(key)
+            for item in digest.items if digest else ():
+                if item.summary is None and self.store.has_summary_attempt(item.paper.versioned_id):
+                    papers.setdefault(item.paper.versioned_id, item.paper)
+        if not papers or self.summarizer is None:
+            return len(papers)
+        try:
+            await self._summarize_lazily(list(papers.values()), retry_failed=True)
+        except LLMUnusable as err:
+            log.warning("%d papers of %s still without a summary: %s", len(papers), day, err)
+            return len(papers)
+        language = self.settings.digest.language
+        return sum(self.store.best_summary(paper_id, language) is None for paper_id in papers)
+
     async def _summarize_lazily(self, papers: list[Paper], retry_failed: bool = False) -> None:
         """Summarize papers a build left for later (never attempted), each once even when several
         readers or chats ask at the same moment; with `retry_failed`, also those whose summary failed."""

@@ -18,6 +18,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from digest.delivery_log import DeliveryLog
 from digest.interests import FOLLOW, Interests, parse_terms
 from digest.leases import HOST, Leases
@@ -326,12 +328,13 @@ gateway_url = "{discord.gateway_url}"
         await discord.stop()
 
 
-async def test_a_card_whose_summary_failed_on_the_spot_is_retried_and_healed_by_the_next_push(
-    tmp_path: Path, seed_arxiv, fake_llm, make_project
+@pytest.mark.parametrize("retried_by", ["push", "build"])
+async def test_a_card_whose_summary_failed_on_the_spot_is_retried_and_healed(
+    tmp_path: Path, seed_arxiv, fake_llm, make_project, retried_by: str
 ) -> None:
     """A chat on its own category set, subscribed after its digest was built: its cards are summarized
-    on the spot by its first push; one fails and goes out untranslated. The next ordinary `push` asks
-    the LLM again for that card only and edits it in place."""
+    on the spot by its first push; one fails and goes out untranslated. The next ordinary `push` (or
+    a plain `build`, then the push) asks the LLM again for that card only and edits it in place."""
     _, arxiv_server = seed_arxiv
     llm, llm_server = fake_llm
     telegram = await FakeTelegram().start()
@@ -342,6 +345,9 @@ async def test_a_card_whose_summary_failed_on_the_spot_is_retried_and_healed_by_
         project = make_project(
             arxiv_server.url, llm_server.url, extra=f'[telegram]\napi_base_url = "{telegram.base_url}"\n'
         )
+        # The configured (archived) set is another one: a plain `build` does not rebuild cs.SD.
+        text = project.config.read_text(encoding="utf-8")
+        project.config.write_text(text.replace('["cs.SD", "eess.AS"]', '["cs.AI"]'), encoding="utf-8")
         env = {**project.env, "TELEGRAM_BOT_TOKEN": telegram.token}
         store = Store.open(project.database)
         store.subscribe("telegram", str(early), ["cs.SD"], "Sound")
@@ -370,9 +376,14 @@ async def test_a_card_whose_summary_failed_on_the_spot_is_retried_and_healed_by_
         assert asked[broken] >= 1 and asked[ids[3]] >= 1 and asked[ids[4]] == 0
 
         llm.responder = None  # the LLM answers again
+        if retried_by == "build":
+            code, out = await _run_here(tmp_path, env, "build", "--date", DAY)
+            assert code == 0 and llm.calls_for(broken) == asked[broken] + 1, out
+            asked = {paper_id: llm.calls_for(paper_id) for paper_id in ids}  # (cs.AI's archive too)
+            asked[broken] -= 1  # the retry: the push has nothing more to ask
         code, out = await _run_here(tmp_path, env, "push", "--date", DAY)
         assert code == 0 and "telegram: 0 messages sent" in out, out
-        assert llm.calls_for(broken) > asked[broken]
+        assert llm.calls_for(broken) == asked[broken] + 1
         assert {i: llm.calls_for(i) for i in ids if i != broken} == {
             i: n for i, n in asked.items() if i != broken
         }  # papers that succeeded are not asked again
