@@ -444,8 +444,12 @@ async def test_a_card_healed_with_a_longer_translation_is_shortened_to_fit_its_m
             summary = Summary(text, "背景", "方法", "结果")
             record = SummaryRecord(item.paper.versioned_id, "ok", summary, calls=1)
             service.store.save_summary(record, "gpt-4o-mini", "zh", "seed")
-        assert await runtime.push(SEED_DAY) == 0
+        newcomer = fake.add_channel("newcomer")
+        service.store.subscribe("discord", newcomer, ["cs.SD", "eess.AS"], title="newcomer")
+        # `run`'s healing pass: only the channels holding untranslated cards are pushed.
+        assert await runtime.push(SEED_DAY, heal_only=True) == 0
         assert len(fake.edits) == 2 and len(fake.messages[channel]) == 3
+        assert not fake.messages[newcomer]
         cards = [e for m in fake.messages[channel][1:] for e in m["embeds"]]
         assert len(cards) == 8
         for card in cards:
@@ -453,7 +457,10 @@ async def test_a_card_healed_with_a_longer_translation_is_shortened_to_fit_its_m
             assert card["description"].startswith(translations[base_id][:20])
         # The six cards of the first message could not keep their 1,800 characters each: shortened.
         assert all("已截短" in card["description"] for card in cards[:6])
-        assert await runtime.push(SEED_DAY) == 0 and len(fake.edits) == 2  # healed once
+        assert await runtime.push(SEED_DAY, heal_only=True) == 0 and len(fake.edits) == 2  # healed once
+        # A plain push gives the newcomer the digest, its long cards packed three to a message.
+        assert await runtime.push(SEED_DAY) == 4
+        assert [len(m["embeds"]) for m in fake.messages[newcomer]] == [1, 3, 3, 2]
     finally:
         await runtime.stop()
         service.store.close()
