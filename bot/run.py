@@ -129,6 +129,17 @@ async def heal_days(service: DigestService, runtimes: list[PlatformRuntime], day
             await push_all(runtimes, earlier, heal_only=True)
 
 
+WALL_CLOCK_STEP = 60.0
+
+
+async def sleep_until(moment: datetime, step: float = WALL_CLOCK_STEP) -> None:
+    """Until `moment` by the wall clock. asyncio's clock is monotonic: it stops while the machine (or
+    its VM) is suspended and ignores clock corrections, so a day-long sleep could start the build
+    hours late; the wall clock is looked at again every `step` seconds."""
+    while (left := seconds_until(moment)) > 0:
+        await asyncio.sleep(min(left, step))
+
+
 async def _scheduler(settings: Settings, service: DigestService, runtimes: list[PlatformRuntime]) -> None:
     # Today's job first: started after its build time (a restart, a crash), it runs at once and resumes.
     day = settings.digest.today()
@@ -140,7 +151,7 @@ async def _scheduler(settings: Settings, service: DigestService, runtimes: list[
             plan.build_at.isoformat(timespec="minutes"),
             plan.push_at.isoformat(timespec="minutes"),
         )
-        await asyncio.sleep(seconds_until(plan.build_at))
+        await sleep_until(plan.build_at)
         await daily_job(service, runtimes, day, push_at=plan.push_at)
         day += timedelta(days=1)
 
