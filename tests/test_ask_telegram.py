@@ -219,6 +219,40 @@ async def test_a_channel_reader_asks_under_the_breakdown_in_the_private_chat(env
     assert "4.9" in second["text"]
 
 
+async def test_the_ask_button_says_how_and_opens_the_private_chat_from_a_channel(env: Env) -> None:
+    """Every card has 💬 Ask: in a chat where readers can reply it says how (a toast, the card unchanged);
+    in a channel it opens the reader's private chat on the breakdown, which takes the question."""
+    fake = env.fake
+    mine = card(env, PRIVATE)
+    (ask,) = [b for b in mine["reply_markup"]["inline_keyboard"][0] if b["text"] == "💬 提问"]
+    assert ask["callback_data"] == f"ak:{TAC}"
+    edits_before = len(fake.edits)
+    query = fake.press(PRIVATE, mine["message_id"], ask["callback_data"])
+    await fake.wait_for(lambda: query in fake.answers)
+    assert (
+        fake.answers[query]["text"] == ZH["ask_how"]
+        and str(fake.answers[query]["show_alert"]).lower() == "true"
+    )
+    assert len(fake.edits) == edits_before and not questions(env.llm)
+
+    channel_card = card(env, CHANNEL)
+    query = fake.press(CHANNEL, channel_card["message_id"], f"ak:{TAC}")
+    await fake.wait_for(lambda: query in fake.answers)
+    link = fake.answers[query]["url"]
+    assert link.startswith("https://t.me/") and "start=bd_2602_15766v1" in link
+    fake.command(PRIVATE, "/start " + link.split("start=")[1])
+    hint = await fake.wait_for(
+        lambda: next((m for m in fake.messages_to(PRIVATE) if m["text"] == ZH["ask_hint"]), None)
+    )
+    fake.reply(PRIVATE, hint["message_id"], "What does the cascade reach on MMAR?")
+    (answer,) = await answer_to(env, PRIVATE, hint["message_id"])
+    assert "71.9 on MMAR" in answer["text"]
+
+    forged = fake.press(PRIVATE, mine["message_id"], "ak:2602.99999v1")  # well-formed, never shown
+    await fake.wait_for(lambda: forged in fake.answers)
+    assert fake.answers[forged]["text"] == ZH["gone_paper"]
+
+
 async def test_search_by_title_word_breakdown_word_and_author(env: Env) -> None:
     fake = env.fake
     fake.command(PRIVATE, "/search captioning")  # a word of the title

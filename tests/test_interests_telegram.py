@@ -112,7 +112,7 @@ async def test_follow_mute_rate_then_rank_the_next_day(tmp_path: Path) -> None:
             queries = []
             for card in cards:
                 row = card["reply_markup"]["inline_keyboard"][0]
-                assert [b["text"] for b in row] == ["📖 详细解读", "👍", "👎"]
+                assert [b["text"] for b in row] == ["📖 详细解读", "👍", "👎", "💬 提问"]
                 title = card["text"].split("\n")[0]
                 vote = row[1] if "codec" in title else row[2] if "music" in title else None
                 if vote is not None:

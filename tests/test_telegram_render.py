@@ -18,6 +18,7 @@ from adapters.telegram.buttons import (
 from adapters.telegram.markdown_html import markdown_to_html
 from adapters.telegram.render import (
     MAX_MESSAGE,
+    labels,
     render_breakdown_messages,
     render_card,
     render_digest,
@@ -98,8 +99,8 @@ def test_hostile_text_stays_text_and_within_limits(item, language):
     expanded = render_expanded_card(item, language)
     if expanded is not None:
         parsed(expanded.text)
-    if item.summary is None:  # no breakdown to show: only 👍 / 👎
-        assert [b.text for row in card.buttons for b in row] == ["👍", "👎"]
+    if item.summary is None:  # no breakdown to show: only 👍 / 👎 / Ask
+        assert [b.text for row in card.buttons for b in row] == ["👍", "👎", labels(language)["ask"]]
         assert "<tags> & ampersands" in text  # the plain abstract, escaped, clipped
     for row in card.buttons:
         for button in row:

@@ -1,4 +1,4 @@
-"""What a button carries: callback data ('show' / 'hide' a paper's breakdown, rate it 👍 / 👎) and
+"""What a button carries: callback data ('show' / 'hide' a paper's breakdown, rate it 👍 / 👎, ask it) and
 /start deep-link payloads. Both are parsed strictly: anything else is 'forged or stale' and gets a short notice.
 
 Telegram allows 1-64 bytes of callback data and 1-64 characters [A-Za-z0-9_-] in a start payload.
@@ -13,11 +13,12 @@ HIDE = "bh"  # collapse it again
 RATE_UP = "up"  # 👍: the chat wants more like this (pressed again: taken back)
 RATE_DOWN = "dn"  # 👎: fewer like this
 RATINGS = {RATE_UP: 1, RATE_DOWN: -1}
+ASK = "ak"  # 💬: how to ask this paper a question (a reply to the card, or the private chat from a channel)
 MAX_CALLBACK_BYTES = 64
 
 # arXiv ids with a version: new style 2602.15766v1, old style hep-th/9901001v2 or math.AG/0101001v1
 _PAPER_ID = r"(?:\d{4}\.\d{4,5}|[a-z][a-z\-]*(?:\.[A-Z]{2})?/\d{7})v\d{1,3}"
-_CALLBACK_RE = re.compile(rf"(?P<action>{SHOW}|{HIDE}|{RATE_UP}|{RATE_DOWN}):(?P<paper>{_PAPER_ID})")
+_CALLBACK_RE = re.compile(rf"(?P<action>{SHOW}|{HIDE}|{RATE_UP}|{RATE_DOWN}|{ASK}):(?P<paper>{_PAPER_ID})")
 _PAYLOAD_PREFIX = "bd_"
 
 

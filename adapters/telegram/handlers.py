@@ -24,7 +24,7 @@ from telegram.ext import (
     filters,
 )
 
-from adapters.telegram.buttons import HIDE, RATINGS, deep_link, parse_callback, parse_start_payload
+from adapters.telegram.buttons import ASK, HIDE, RATINGS, deep_link, parse_callback, parse_start_payload
 from adapters.telegram.ports import MAX_CARDS_LIMIT, PLATFORM, BotOptions, DigestSource
 from adapters.telegram.push import chat_gone
 from adapters.telegram.render import (
@@ -342,6 +342,9 @@ class TelegramHandlers:
             await query.answer(self.t("stale_button"))
             return
         action, paper_id = parsed
+        if action == ASK:
+            await self._how_to_ask(update, context, paper_id, message.chat.type)
+            return
         if message.chat.type == ChatType.CHANNEL:
             # An edit would change the post for every subscriber: open the reader's private chat instead.
             if self.service.breakdown(paper_id) is None:
@@ -379,6 +382,23 @@ class TelegramHandlers:
             else:
                 log.warning("telegram button in chat %s: %s", message.chat.id, err.message)
                 await query.answer(self.t("stale_button"))
+
+    async def _how_to_ask(
+        self, update: Update, context: ContextTypes.DEFAULT_TYPE, paper_id: str, chat_type: str
+    ) -> None:
+        """💬: questions are replies (adapters/telegram/asking.py), so the button says how, and never
+        edits the card. A channel's reader cannot reply to the post: the private chat opens on the
+        paper's breakdown, which takes replies."""
+        query = update.callback_query
+        assert query is not None
+        if not self.options.asking:
+            await query.answer(self.t("ask_no_llm"))
+        elif self.service.breakdown(paper_id) is None:
+            await query.answer(self.t("gone_paper"))
+        elif chat_type == ChatType.CHANNEL:
+            await query.answer(url=deep_link(context.bot.username, paper_id))
+        else:
+            await query.answer(self.t("ask_how"), show_alert=True)
 
     async def _rate(self, update: Update, action: str, paper_id: str, chat_id: str) -> None:
         """👍/👎: recorded for (chat, reader, paper); the same press again takes it back. Answered with a

@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from html import escape
 from zoneinfo import ZoneInfo
 
-from adapters.telegram.buttons import HIDE, RATE_DOWN, RATE_UP, SHOW, callback_data, deep_link
+from adapters.telegram.buttons import ASK, HIDE, RATE_DOWN, RATE_UP, SHOW, callback_data, deep_link
 from adapters.telegram.markdown_html import markdown_to_html
 from digest.models import Digest, DigestItem, Paper, Summary
 from digest.ranking import ChatDigest, Ranked, why_line
@@ -45,6 +45,7 @@ _LABELS = {
         "authors_more": "等 {n} 位作者",
         "breakdown": "📖 详细解读",
         "collapse": "🔼 收起",
+        "ask": "💬 提问",
         "sections": ("背景", "方法", "结果"),
         "no_breakdown": "这篇论文暂无详细解读。",
         "continued": "（续）",
@@ -61,6 +62,7 @@ _LABELS = {
         "authors_more": "{n} authors in all",
         "breakdown": "📖 Detailed breakdown",
         "collapse": "🔼 Collapse",
+        "ask": "💬 Ask",
         "sections": ("Background", "Method", "Results"),
         "no_breakdown": "No detailed breakdown for this paper yet.",
         "continued": "(continued)",
@@ -211,7 +213,7 @@ def _card_body(item: DigestItem) -> tuple[str, Callable[[str], str]]:
 
 
 def card_buttons(item: DigestItem, language: str, expanded: bool = False) -> tuple[tuple[Button, ...], ...]:
-    """One row: the breakdown (when there is one) first, then 👍 and 👎, which every card has."""
+    """One row: the breakdown (when there is one) first, then 👍, 👎 and 💬 Ask, which every card has."""
     words = labels(language)
     paper_id = item.paper.versioned_id
     row = []
@@ -222,6 +224,7 @@ def card_buttons(item: DigestItem, language: str, expanded: bool = False) -> tup
             row.append(Button(words["breakdown"], callback_data=callback_data(SHOW, paper_id)))
     row.append(Button("👍", callback_data=callback_data(RATE_UP, paper_id)))
     row.append(Button("👎", callback_data=callback_data(RATE_DOWN, paper_id)))
+    row.append(Button(words["ask"], callback_data=callback_data(ASK, paper_id)))
     return (tuple(row),)
 
 
