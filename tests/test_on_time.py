@@ -20,6 +20,7 @@ from bot.telegram_wiring import make_runtime
 from bot.wiring import make_service
 from config.settings import load_settings
 from digest import service as service_module
+from digest.interests import FOLLOW, parse_terms
 from tests.conftest import SEED_JSON, write_config
 from tests.fakes.openai_api import paper_id_of
 from tests.fakes.telegram_api import FakeTelegram
@@ -29,6 +30,7 @@ ZH = {p["id"]: p["zh"] for p in json.loads(SEED_JSON.read_text(encoding="utf-8")
 
 CL_CHANNEL, LG_CHANNEL = -1001000000011, -1001000000012
 CL_PAPER, LG_PAPER = "2602.15537v1", "2602.15484v1"  # 4th and 7th of the eight, newest first
+FOLLOW_CHANNEL, FOLLOWED_PAPER = -1001000000013, "2602.15307v1"  # the last: "What Do Neurons Listen To?"
 
 
 async def test_cards_first_and_a_chat_pushed_before_the_build_ends(seed_arxiv, fake_llm, tmp_path: Path):
@@ -38,6 +40,7 @@ async def test_cards_first_and_a_chat_pushed_before_the_build_ends(seed_arxiv, f
     telegram = await FakeTelegram().start()
     telegram.add_chat(CL_CHANNEL, "channel", "Language")
     telegram.add_chat(LG_CHANNEL, "channel", "Learning")
+    telegram.add_chat(FOLLOW_CHANNEL, "channel", "Neurons")
     config = tmp_path / "digest.toml"
     config.write_text(
         f"""
@@ -67,6 +70,10 @@ api_base_url = "{telegram.base_url}"
     service = make_service(settings)
     service.store.subscribe("telegram", str(CL_CHANNEL), ["cs.CL"], "Language")
     service.store.subscribe("telegram", str(LG_CHANNEL), ["cs.LG"], "Learning")
+    # The whole configured set, but one card: the paper its interests rank first, the last in arXiv order.
+    service.store.subscribe("telegram", str(FOLLOW_CHANNEL), [], "Neurons")
+    service.store.set_max_cards("telegram", str(FOLLOW_CHANNEL), 1)
+    service.interests.add("telegram", str(FOLLOW_CHANNEL), FOLLOW, parse_terms("neurons"))
     runtime = make_runtime(settings, service.store, service)
     await runtime.start(receive=False)
     archive = settings.archive_dir / "2026-02-18-arxiv-daily.md"
@@ -81,6 +88,7 @@ api_base_url = "{telegram.base_url}"
         await telegram.wait_for(lambda: len(telegram.messages_to(CL_CHANNEL)) == 2)
         assert datetime.now(UTC) >= push_at
         await telegram.wait_for(lambda: len(telegram.messages_to(LG_CHANNEL)) == 2)
+        await telegram.wait_for(lambda: len(telegram.messages_to(FOLLOW_CHANNEL)) == 3)  # + overview
         assert len(llm.requests) < 8
         assert not archive.exists()
         # A reader's /today for the whole configured digest meanwhile waits for the build's summaries
@@ -100,7 +108,7 @@ api_base_url = "{telegram.base_url}"
 
     # The channels' cards were summarized first, then the archive's other papers, in arXiv order.
     order = [paper_id_of(body) for body in llm.requests]
-    assert order[:2] == [CL_PAPER, LG_PAPER]
+    assert set(order[:3]) == {CL_PAPER, LG_PAPER, FOLLOWED_PAPER}
     assert len(order) == 8 and len(set(order)) == 8
     assert len(shown.cards) == 8 and all(r.item.summary is not None for r in shown.cards)
     assert archive.exists()
@@ -108,6 +116,8 @@ api_base_url = "{telegram.base_url}"
     zh = {p["id"]: p["zh"] for p in json.loads(SEED_JSON.read_text(encoding="utf-8"))["papers"]}
     card = telegram.messages_to(CL_CHANNEL)[1]["text"]
     assert zh[CL_PAPER]["translation"][:20] in card
+    followed = telegram.messages_to(FOLLOW_CHANNEL)[1]["text"]
+    assert "Neurons" in followed and zh[FOLLOWED_PAPER]["translation"][:20] in followed
 
 
 async def test_a_build_stopped_midway_stops_at_once_and_resumes(seed_arxiv, fake_llm, tmp_path: Path):
