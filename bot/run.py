@@ -121,10 +121,9 @@ async def heal_days(service: DigestService, runtimes: list[PlatformRuntime], day
     """Push `day` and the few days before it again to the chats holding cards of them sent without
     their translation: the push asks the LLM again for those cards (service.chat_digest) and edits
     them in place. No other chat gets anything: a chat subscribed since is not sent an old digest."""
-    deliveries = service.store.deliveries
     for back in range(HEAL_DAYS_BACK + 1):
         earlier = day - timedelta(days=back)
-        if any(deliveries.chats_to_heal(runtime.name, earlier) for runtime in runtimes):
+        if any(service.subscriptions_to_heal(runtime.name, earlier) for runtime in runtimes):
             log.info("healing the untranslated cards of %s", earlier)
             await push_all(runtimes, earlier, heal_only=True)
 

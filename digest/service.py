@@ -296,6 +296,20 @@ class DigestService:
         self.store.set_state(platform, key, json.dumps({"ids": ids, "max_cards": ranked.max_cards}))
         return ranked
 
+    def subscriptions_to_heal(self, platform: str, day: date) -> list[Subscription]:
+        """The active subscriptions holding cards of `day`'s digest that went out without their
+        translation, and still subscribed to that digest's categories: a healing pass pushes only
+        these (a chat that changed its categories since is not sent another digest of an old day)."""
+        waiting = self.store.deliveries.chats_to_heal(platform, day)
+        found = []
+        for sub in self.store.active_subscriptions(platform):
+            if sub.chat_id not in waiting:
+                continue
+            cats = tuple(sub.categories) or self.default_categories
+            if Digest.make_key(day, cats) in waiting[sub.chat_id]:
+                found.append(sub)
+        return found
+
     def push_done(self, platform: str, chat_id: str, digest_key: str) -> None:
         """The chat has every part of the digest. Its order stays kept (later pushes heal cards or find
         nothing new in it); those of digests pushed long ago are dropped."""

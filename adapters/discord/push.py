@@ -67,10 +67,10 @@ async def push_digest(
             log.exception("discord push: could not rank the digest for channel %s", sub.chat_id)
             return sub, None
 
-    subscriptions = store.active_subscriptions(PLATFORM)
     if heal_only:
-        waiting = store.deliveries.chats_to_heal(PLATFORM, day)
-        subscriptions = [sub for sub in subscriptions if sub.chat_id in waiting]
+        subscriptions = service.subscriptions_to_heal(PLATFORM, day)
+    else:
+        subscriptions = store.active_subscriptions(PLATFORM)
     waits = [asyncio.ensure_future(ready(sub)) for sub in subscriptions]
     try:
         for next_ready in asyncio.as_completed(waits):

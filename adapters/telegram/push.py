@@ -99,10 +99,10 @@ class Pusher:
         be running), so at `start_at` every ready chat's messages go out with no work left before them.
         heal_only: only the chats holding cards of that day sent without their translation."""
         report = PushReport()
-        subscriptions = self.store.active_subscriptions(PLATFORM)
         if heal_only:
-            waiting = self.store.deliveries.chats_to_heal(PLATFORM, day)
-            subscriptions = [s for s in subscriptions if s.chat_id in waiting]
+            subscriptions = self.service.subscriptions_to_heal(PLATFORM, day)
+        else:
+            subscriptions = self.store.active_subscriptions(PLATFORM)
         gate = asyncio.Semaphore(self.concurrency)
 
         async def one(subscription: Subscription) -> None:
