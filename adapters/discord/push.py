@@ -78,6 +78,11 @@ async def push_digest(
             if mine is not None:
                 if start_at is not None:
                     await asyncio.sleep(seconds_until(start_at))
+                    current = store.get_subscription(PLATFORM, sub.chat_id)
+                    if current is None or not current.active or current.categories != sub.categories:
+                        # unsubscribed (or on other categories) since its digest was prepared
+                        log.info("discord push: channel %s unsubscribed meanwhile; not sent", sub.chat_id)
+                        continue
                 try:
                     sent += await _push_channel(client, store, service, sub, mine)
                 except Exception:  # a bug met in one channel's digest must not stop everyone else's

@@ -70,6 +70,13 @@ GONE_ANSWERS = (
 )
 
 
+def still_subscribed(store: Store, subscription: Subscription) -> bool:
+    """Whether a chat prepared before `publish_at` still wants that digest when the time comes: it may
+    have unsubscribed, or changed its categories (then its digest is another one), meanwhile."""
+    current = store.get_subscription(subscription.platform, subscription.chat_id)
+    return current is not None and current.active and current.categories == subscription.categories
+
+
 def chat_gone(err: TelegramError) -> bool:
     return isinstance(err, Forbidden | BadRequest) and any(a in err.message.lower() for a in GONE_ANSWERS)
 
@@ -128,6 +135,9 @@ class Pusher:
                 return
             if start_at is not None:
                 await asyncio.sleep(seconds_until(start_at))
+                if not still_subscribed(self.store, subscription):
+                    log.info("telegram push: chat %s unsubscribed meanwhile; not sent", chat_id)
+                    return
             async with gate:
                 try:
                     await self._push_chat(subscription, digest, mine, parts, report)
