@@ -49,10 +49,17 @@ class DigestSource(Protocol):
         ...
 
     async def chat_digest(
-        self, digest: Digest, platform: str, chat_id: str, for_push: bool = False
+        self,
+        digest: Digest,
+        platform: str,
+        chat_id: str,
+        for_push: bool = False,
+        retry_failed: bool = False,
     ) -> ChatDigest:
         """The digest as one chat gets it: mutes left out, ranked, cut into cards and an overview.
-        for_push keeps the order of the chat's first push of it, for every later push (resumed, healing)."""
+        for_push keeps the order of the chat's first push of it, for every later push (resumed, healing);
+        retry_failed asks the LLM again for cards whose summary failed (a push that is not due at a set
+        time: it heals them)."""
         ...
 
     def push_done(self, platform: str, chat_id: str, digest_key: str) -> None: ...

@@ -246,7 +246,12 @@ class DigestService:
         return self.default_max_cards(platform, str(chat_id))
 
     async def chat_digest(
-        self, digest: Digest, platform: str, chat_id: str, for_push: bool = False
+        self,
+        digest: Digest,
+        platform: str,
+        chat_id: str,
+        for_push: bool = False,
+        retry_failed: bool = False,
     ) -> ChatDigest:
         """The digest as this chat gets it: its mutes left out, ranked by its follows and ratings, its
         top `max_cards` as cards (summarized now if a build left them for later), the rest overview.
@@ -255,7 +260,11 @@ class DigestService:
         a push resumed after a crash, or any later push (one that heals untranslated cards, one beside
         `run`'s), continues in that order even if the chat's ratings, follows or max_cards changed
         meanwhile: no paper moves between cards and overview once sent, none is sent twice, and a healed
-        card keeps its number and why-line."""
+        card keeps its number and why-line.
+
+        retry_failed: a card whose summary failed before (in a build, or on the spot at an earlier
+        push) is asked again, so that this push heals it in place. Not for a push due at
+        `publish_at`: the build has just tried, and the digest must not wait for a failing LLM."""
         chat_id = str(chat_id)
         ranked = await self._shaped(digest, platform, chat_id, for_push)
         missing = [r.paper for r in ranked.cards if r.item.summary is None]
@@ -269,9 +278,7 @@ class DigestService:
             missing = [r.paper for r in ranked.cards if r.item.summary is None]
         if missing and self.summarizer is not None:
             try:
-                # A push also retries a card whose summary failed before (on the spot at an earlier
-                # push, or in a build): the chat's card is then healed in place by this push.
-                await self._summarize_lazily(missing, retry_failed=for_push)
+                await self._summarize_lazily(missing, retry_failed=retry_failed)
             except LLMUnusable as err:
                 # The LLM is down or refuses: the cards go out with their abstracts, as when a build's
                 # LLM failed, and a later push or build heals them; the chat is not left without them.

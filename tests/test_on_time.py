@@ -174,14 +174,27 @@ async def test_the_next_daily_job_heals_the_cards_the_llm_failed(
     runtime = make_runtime(settings, service.store, service)
     await runtime.start(receive=False)
     try:
-        llm.responder = lambda body: (200, "not JSON")  # every paper fails, the build goes on
-        await asyncio.wait_for(daily_job(service, [runtime], SEED_DAY, retry_seconds=0), timeout=60)
+        after_push: list[str] = []  # papers asked for once the channel had its digest
+
+        def failing(body: dict) -> tuple[int, str]:  # every paper fails, the build goes on
+            if telegram.messages_to(CL_CHANNEL):
+                after_push.append(paper_id_of(body) or "")
+            return 200, "not JSON"
+
+        llm.responder = failing
+        job = daily_job(service, [runtime], SEED_DAY, retry_seconds=0, push_at=datetime.now(UTC))
+        await asyncio.wait_for(job, timeout=60)
         sent = telegram.messages_to(CL_CHANNEL)
         assert len(sent) == 4 and telegram.edits == []  # header, 2 cards with abstracts, overview
         cards = [m["text"] for m in sent[1:3]]
         card_ids = [pid for pid in ZH if any(pid in card for card in cards)]
         assert len(card_ids) == 2
         assert not any(ZH[pid]["translation"][:20] in card for pid in card_ids for card in cards)
+        # The push due at publish_at sent what the build had made, without asking again; the healing
+        # pass after the build asked once more for the two cards (in vain that day).
+        other = next(pid for pid in ZH if pid not in card_ids)
+        assert [llm.calls_for(pid) for pid in card_ids] == [2 * llm.calls_for(other)] * 2
+        assert [after_push.count(pid) for pid in card_ids] == [llm.calls_for(other)] * 2
 
         service.store.subscribe("telegram", str(LG_CHANNEL), [], "Newcomer")
         llm.responder = None  # the next day the LLM answers again

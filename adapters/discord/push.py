@@ -62,7 +62,12 @@ async def push_digest(
             log.exception("discord push: no digest of %s for %s", day, ",".join(sub.categories) or "default")
             return sub, None
         try:
-            return sub, await service.chat_digest(digest, PLATFORM, sub.chat_id, for_push=True)
+            # A push due at publish_at sends what the build made; any other (a hand-run push, a
+            # healing pass) asks again for cards whose summary failed, and heals them.
+            mine = await service.chat_digest(
+                digest, PLATFORM, sub.chat_id, for_push=True, retry_failed=start_at is None
+            )
+            return sub, mine
         except Exception:
             log.exception("discord push: could not rank the digest for channel %s", sub.chat_id)
             return sub, None

@@ -128,7 +128,9 @@ class Pusher:
                 report.failed.append(chat_id)
                 return
             try:
-                mine, parts = await self._prepare(digest, chat_id)
+                # A push due at publish_at sends what the build made; any other (a hand-run push, a
+                # healing pass) asks again for cards whose summary failed, and heals them.
+                mine, parts = await self._prepare(digest, chat_id, retry_failed=start_at is None)
             except Exception:
                 log.exception("telegram push: could not rank the digest for chat %s", chat_id)
                 report.failed.append(chat_id)
@@ -157,9 +159,13 @@ class Pusher:
         )
         return report
 
-    async def _prepare(self, digest: Digest, chat_id: str) -> tuple[ChatDigest, list[tuple[str, Message]]]:
+    async def _prepare(
+        self, digest: Digest, chat_id: str, retry_failed: bool = False
+    ) -> tuple[ChatDigest, list[tuple[str, Message]]]:
         """The digest ranked and cut for the chat, and its messages, rendered."""
-        mine = await self.service.chat_digest(digest, PLATFORM, chat_id, for_push=True)
+        mine = await self.service.chat_digest(
+            digest, PLATFORM, chat_id, for_push=True, retry_failed=retry_failed
+        )
         return mine, render_chat_digest(mine, self.bot.username)
 
     async def _push_chat(
