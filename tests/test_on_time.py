@@ -31,6 +31,7 @@ ZH = {p["id"]: p["zh"] for p in json.loads(SEED_JSON.read_text(encoding="utf-8")
 CL_CHANNEL, LG_CHANNEL = -1001000000011, -1001000000012
 CL_PAPER, LG_PAPER = "2602.15537v1", "2602.15484v1"  # 4th and 7th of the eight, newest first
 FOLLOW_CHANNEL, FOLLOWED_PAPER = -1001000000013, "2602.15307v1"  # the last: "What Do Neurons Listen To?"
+LATE_CHANNEL = -1001000000014
 
 
 async def test_cards_first_and_a_chat_pushed_before_the_build_ends(seed_arxiv, fake_llm, tmp_path: Path):
@@ -41,6 +42,7 @@ async def test_cards_first_and_a_chat_pushed_before_the_build_ends(seed_arxiv, f
     telegram.add_chat(CL_CHANNEL, "channel", "Language")
     telegram.add_chat(LG_CHANNEL, "channel", "Learning")
     telegram.add_chat(FOLLOW_CHANNEL, "channel", "Neurons")
+    telegram.add_chat(LATE_CHANNEL, "channel", "Late")
     config = tmp_path / "digest.toml"
     config.write_text(
         f"""
@@ -86,6 +88,8 @@ api_base_url = "{telegram.base_url}"
         assert telegram.sent == []
         # (One channel unsubscribes meanwhile, its digest prepared: it is not sent.)
         service.store.deactivate("telegram", str(LG_CHANNEL), "unsubscribed with /unsubscribe")
+        # (Another subscribes after the push began: it gets the digest too, once the build is done.)
+        service.store.subscribe("telegram", str(LATE_CHANNEL), [], "Late")
         # ...and then each channel's push starts at once, long before the build ends.
         await telegram.wait_for(lambda: len(telegram.messages_to(CL_CHANNEL)) == 2)
         assert datetime.now(UTC) >= push_at
@@ -112,6 +116,7 @@ api_base_url = "{telegram.base_url}"
     assert set(order[:3]) == {CL_PAPER, LG_PAPER, FOLLOWED_PAPER}
     assert len(order) == 8 and len(set(order)) == 8
     assert telegram.messages_to(LG_CHANNEL) == []
+    assert len(telegram.messages_to(LATE_CHANNEL)) == 9  # the header and the eight cards
     assert len(shown.cards) == 8 and all(r.item.summary is not None for r in shown.cards)
     assert archive.exists()
     # The card went out translated: the LLM's text, not the English abstract.
