@@ -418,6 +418,20 @@ async def test_the_daily_push_from_a_running_bot(bot: Bot) -> None:
     assert bot.fake.violations == []
 
 
+async def test_a_channel_that_unsubscribes_before_publish_at_is_not_sent_its_prepared_digest(
+    bot: Bot,
+) -> None:
+    other = bot.fake.add_channel("other")
+    for channel in (bot.channel, other):
+        bot.store.subscribe("discord", channel, ["cs.SD", "eess.AS"], title="papers")
+    start_at = datetime.now(ZoneInfo("UTC")) + timedelta(seconds=0.5)
+    push = asyncio.create_task(bot.runtime.push(SEED_DAY, start_at))
+    await asyncio.sleep(0.2)  # both prepared, waiting for publish_at
+    bot.store.deactivate("discord", other, "unsubscribed")
+    assert await asyncio.wait_for(push, timeout=30) == 3
+    assert len(bot.fake.messages[bot.channel]) == 3 and not bot.fake.messages[other]
+
+
 async def test_a_card_healed_with_a_longer_translation_is_shortened_to_fit_its_message(
     fake: FakeDiscord, tmp_path: Path
 ) -> None:
