@@ -11,6 +11,7 @@ is 'liked' by the chat when its ratings sum above zero, 'disliked' below.
 
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -158,12 +159,21 @@ class Interests:
         """Remove terms from both follows and mutes (unfollow undoes either); return those removed."""
         removed: list[Term] = []
         with self.db.conn:
-            for term in terms:
-                cursor = self.db.execute(
-                    "delete from interests where platform = ? and chat_id = ? and lower(term) = lower(?)",
-                    [platform, str(chat_id), term.label],
+            # Matched as add() matches (casefold) in Python: SQLite's lower() folds ASCII letters only,
+            # so `/unfollow author:łukasz` would miss author:Łukasz.
+            stored = list(
+                self.db.query(
+                    "select rowid, term from interests where platform = ? and chat_id = ?",
+                    [platform, str(chat_id)],
                 )
-                if cursor.rowcount:
+            )
+            for term in terms:
+                rowids = [row["rowid"] for row in stored if row["term"].casefold() == term.label.casefold()]
+                if rowids:
+                    self.db.execute(
+                        "delete from interests where rowid in (select value from json_each(?))",
+                        [json.dumps(rowids)],
+                    )
                     removed.append(term)
         return removed
 

@@ -123,6 +123,46 @@ async def test_the_ask_button_opens_a_modal_and_the_answer_is_ephemeral(bot: Bot
     assert fake.violations == []
 
 
+async def test_two_members_ask_the_same_card_and_both_are_answered(bot: Bot) -> None:
+    # discord.py keeps open modals by custom_id alone: the second member's modal replaced the first's,
+    # and once the first was answered the second submission found none and was never acknowledged.
+    fake = bot.fake
+    asked = await fake.slash(bot.channel, "digest", "date", day="2026-02-18")
+    await fake.wait_for(lambda: len(asked.followups) >= 3)
+    cards = asked.followups[1]
+    first = await fake.press(cards, f"arxiv-digest:ask:{TAC}", user_id="111")
+    second = await fake.press(cards, f"arxiv-digest:ask:{TAC}", user_id="222")
+    await fake.wait_for(lambda: first.modal and second.modal)
+    one = await fake.submit_modal(first, {"question": "What does the cascade reach on MMAR?"})
+    await fake.wait_for(lambda: one.followups)
+    two = await fake.submit_modal(second, {"question": "Which hallucination rate?"})
+    await fake.wait_for(lambda: two.followups)
+    for submitted, question in (
+        (one, "What does the cascade reach on MMAR?"),
+        (two, "Which hallucination rate?"),
+    ):
+        (answer,) = submitted.messages()
+        assert answer["ephemeral"] and submitted.ack_seconds < 3
+        assert answer["embeds"][0]["fields"][0]["value"] == question
+    assert len([b for b in bot.llm.requests if is_question(b)]) == 2
+
+    # A submission naming a paper whose Ask button is not on the card it came from is refused.
+    other = next(
+        b["custom_id"].removeprefix("arxiv-digest:ask:")
+        for b in buttons(asked.followups[2])
+        if b["custom_id"].startswith("arxiv-digest:ask:")
+    )
+    third = await fake.press(cards, f"arxiv-digest:ask:{TAC}", user_id="333")
+    await fake.wait_for(lambda: third.modal)
+    third.modal = {**third.modal, "custom_id": f"arxiv-digest:askq:{other}"}
+    forged = await fake.submit_modal(third, {"question": "Forged?"})
+    await fake.wait_for(lambda: forged.messages())
+    (notice,) = forged.messages()
+    assert notice["ephemeral"] and not notice.get("embeds")
+    assert len([b for b in bot.llm.requests if is_question(b)]) == 2
+    assert fake.violations == []
+
+
 async def test_a_forged_ask_button_opens_nothing(bot: Bot) -> None:
     fake = bot.fake
     asked = await fake.slash(bot.channel, "digest", "date", day="2026-02-18")
@@ -131,6 +171,12 @@ async def test_a_forged_ask_button_opens_nothing(bot: Bot) -> None:
     await fake.wait_for(lambda: forged.messages())
     assert forged.modal is None and forged.messages()[0]["ephemeral"]
     assert not [b for b in bot.llm.requests if is_question(b)]
+    # With asking switched off ([limits] questions_per_user_per_day = 0) no form opens for nothing.
+    assert bot.runtime.questions is not None
+    bot.runtime.questions.per_day = 0
+    off = await fake.press(asked.followups[1], f"arxiv-digest:ask:{TAC}")
+    await fake.wait_for(lambda: off.messages())
+    assert off.modal is None and off.messages()[0]["content"] == ZH["ask_off"]
 
 
 async def test_digest_search_finds_by_title_breakdown_and_author(bot: Bot) -> None:
@@ -159,4 +205,24 @@ async def test_digest_search_finds_by_title_breakdown_and_author(bot: Bot) -> No
     hostile = await fake.slash(bot.channel, "digest", "search", query='"] NOT ( @everyone')
     await fake.wait_for(lambda: hostile.messages())
     assert re.search("没有找到|无法搜索", hostile.messages()[0]["content"])
+    assert fake.violations == []
+
+
+async def test_a_paper_found_by_search_is_asked_from_its_breakdown(bot: Bot) -> None:
+    # A search result (or an overview entry) has no card: its ephemeral breakdown carries the Ask button.
+    fake = bot.fake
+    found = await fake.slash(bot.channel, "digest", "search", query="captioning")
+    await fake.wait_for(lambda: found.messages())
+    result = found.messages()[0]
+    press = await fake.press(result, buttons(result)[0]["custom_id"])
+    await fake.wait_for(lambda: press.messages())
+    (breakdown,) = press.messages()
+    assert breakdown["ephemeral"]
+    assert [b["custom_id"] for b in buttons(breakdown)] == [f"arxiv-digest:ask:{TAC}"]
+    opened = await fake.press(breakdown, f"arxiv-digest:ask:{TAC}")
+    await fake.wait_for(lambda: opened.modal)
+    submitted = await fake.submit_modal(opened, {"question": "What does the cascade reach on MMAR?"})
+    await fake.wait_for(lambda: submitted.followups)
+    (answer,) = submitted.messages()
+    assert answer["ephemeral"] and "71.9 on MMAR" in answer["embeds"][0]["description"]
     assert fake.violations == []

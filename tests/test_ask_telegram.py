@@ -173,6 +173,14 @@ async def test_the_21st_question_of_a_day_gets_a_limit_note(env: Env) -> None:
     assert len(questions(env.llm)) == 20  # the 21st cost nothing
 
 
+async def test_an_empty_question_is_told_so_and_costs_nothing(env: Env) -> None:
+    tac = card(env, PRIVATE)
+    empty = env.fake.reply(PRIVATE, tac["message_id"], "\u200b\u200b \u200e")  # invisible characters only
+    (note,) = await answer_to(env, PRIVATE, empty["message_id"])
+    assert note["text"] == ZH["ask_empty"]
+    assert questions(env.llm) == []
+
+
 async def test_forged_and_foreign_replies_are_ignored(env: Env) -> None:
     fake = env.fake
     tac = card(env, PRIVATE)
@@ -248,9 +256,9 @@ async def test_the_ask_button_says_how_and_opens_the_private_chat_from_a_channel
     (answer,) = await answer_to(env, PRIVATE, hint["message_id"])
     assert "71.9 on MMAR" in answer["text"]
 
-    forged = fake.press(PRIVATE, mine["message_id"], "ak:2602.99999v1")  # well-formed, never shown
+    forged = fake.press(PRIVATE, mine["message_id"], "ak:2602.99999v1")  # well-formed, not on the card
     await fake.wait_for(lambda: forged in fake.answers)
-    assert fake.answers[forged]["text"] == ZH["gone_paper"]
+    assert fake.answers[forged]["text"] == ZH["stale_button"]
 
 
 async def test_search_by_title_word_breakdown_word_and_author(env: Env) -> None:

@@ -143,6 +143,13 @@ def test_follows_and_mutes_are_stored_capped_and_removed() -> None:
         Term("word", "survey"),
     )
     assert interests.remove("discord", "9", parse_terms("survey nothing")) == [Term("word", "survey")]
+    # Unfollow matches as follow does, whatever the letters' case (SQLite's lower() folds ASCII only).
+    interests.add("discord", "9", FOLLOW, parse_terms("Ångström author:Łukasz"))
+    assert interests.remove("discord", "9", parse_terms("ångström author:łukasz")) == [
+        Term("word", "ångström"),
+        Term("author", "łukasz"),
+    ]
+    assert [t.label for t in interests.for_chat("discord", "9").follows] == ["codec", '"speech codec"']
     with pytest.raises(InterestError):
         for n in range(3):
             interests.add("discord", "9", FOLLOW, parse_terms(" ".join(f"w{n}x{i}" for i in range(20))))

@@ -362,6 +362,29 @@ async def test_forged_or_stale_buttons_get_a_notice(
     assert "Traceback" not in caplog.text and not caplog.records
 
 
+async def test_a_rating_for_a_paper_not_on_the_pressed_message_is_refused(running: Env):
+    # A modified client can send any callback data with any message: a 👍 for a paper this chat never
+    # got as a card (here: another card's paper, and one sent with the header) must not teach its taste.
+    fake, store = running.fake, running.store
+    card = await pushed_card(running, GROUP, index=0)
+    header = fake.messages_to(GROUP)[0]
+    other = seed_items()[3].paper.versioned_id
+    forged = [
+        fake.press(GROUP, card["message_id"], data=f"up:{other}", user=user_json(MEMBER)),
+        fake.press(GROUP, header["message_id"], data=f"dn:{other}", user=user_json(ADMIN)),
+        fake.press(GROUP, header["message_id"], data=f"bd:{other}", user=user_json(ADMIN)),
+    ]
+    await fake.wait_for(lambda: all(q in fake.answers for q in forged))
+    assert [fake.answers[q]["text"] for q in forged] == [ZH["stale_button"]] * 3
+    assert list(store.db.query("select * from ratings")) == [] and fake.edits == []
+    # The card's own 👍 still counts.
+    up = card["reply_markup"]["inline_keyboard"][0][1]["callback_data"]
+    real = fake.press(GROUP, card["message_id"], data=up, user=user_json(MEMBER))
+    await fake.wait_for(lambda: real in fake.answers)
+    assert fake.answers[real]["text"] == ZH["rated_up"]
+    assert [r["base_id"] for r in store.db.query("select * from ratings")] == [seed_items()[0].paper.base_id]
+
+
 async def test_forged_start_payload_gets_a_notice(running: Env):
     fake = running.fake
     fake.command(PRIVATE, "/start bd_9999_99999v1")

@@ -163,7 +163,7 @@ def test_run_serves_commands_and_buttons_and_stops_on_sigterm(tmp_path, telegram
 
         forged = fake.press(GROUP, card["message_id"], data="bd:0000.00000v9")
         fake.wait_until(lambda: forged in fake.answers)
-        assert fake.answers[forged]["text"] == TEXTS["zh"]["gone_paper"]
+        assert fake.answers[forged]["text"] == TEXTS["zh"]["stale_button"]  # not a button of that card
         assert process.poll() is None
 
         began = time.monotonic()

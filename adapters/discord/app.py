@@ -19,12 +19,12 @@ import discord
 from discord import app_commands
 
 from adapters.discord import render
-from adapters.discord.asking import AskButton, Search, search_message
+from adapters.discord.asking import AskButton, Search, answer_submission, search_message
 from adapters.discord.texts import TEXTS
 from config.settings import ConfigError, check_categories, parse_date
 from digest.interests import FOLLOW, MUTE, InterestError, Term, parse_terms
 from digest.limits import ChatLimits
-from digest.models import Digest
+from digest.models import Digest, Paper
 from digest.ports import DigestSource
 from digest.questions import QuestionService
 from digest.search import BadQuery
@@ -514,15 +514,26 @@ class DigestBot(discord.Client):
             found = await self.service.explain(paper_id) or found
         paper, summary = found
         messages = render.breakdown_embeds(paper, summary, self.options.language)
-        first, rest = messages[0], messages[1:]
-        if interaction.response.is_done():
-            await interaction.followup.send(embeds=first, ephemeral=True, allowed_mentions=NO_MENTIONS)
-        else:
-            await interaction.response.send_message(
-                embeds=first, ephemeral=True, allowed_mentions=NO_MENTIONS
-            )
-        for embeds in rest:
-            await interaction.followup.send(embeds=embeds, ephemeral=True, allowed_mentions=NO_MENTIONS)
+        # An Ask button under the breakdown: a paper of the overview or of a search result has no card
+        # of its own to ask from.
+        ask = self._ask_view(paper)
+        for index, embeds in enumerate(messages):
+            kwargs: dict[str, Any] = {"embeds": embeds, "ephemeral": True, "allowed_mentions": NO_MENTIONS}
+            if ask is not None and index == len(messages) - 1:
+                kwargs["view"] = ask
+            if index == 0 and not interaction.response.is_done():
+                await interaction.response.send_message(**kwargs)
+            else:
+                await interaction.followup.send(**kwargs)
+
+    def _ask_view(self, paper: Paper) -> discord.ui.View | None:
+        if self.questions is None:
+            return None
+        try:
+            custom_id = render.ask_custom_id(paper)
+        except ValueError:
+            return None
+        return make_view([render.Button(render.labels(self.options.language)["ask"], custom_id)])
 
     async def answer_rating(self, interaction: discord.Interaction, paper_id: str, value: int) -> None:
         found = self.service.breakdown(paper_id)
@@ -569,7 +580,11 @@ class DigestBot(discord.Client):
 
     async def on_interaction(self, interaction: discord.Interaction) -> None:
         """Answer component presses that discord.py would silently drop: ids that are not ours, or that
-        are not on the message they claim to come from (forged)."""
+        are not on the message they claim to come from (forged); and every Ask modal's submission."""
+        if interaction.type is discord.InteractionType.modal_submit:
+            if not await answer_submission(self, interaction):
+                log.info("discord: a modal that is not ours; ignored")
+            return
         if interaction.type is not discord.InteractionType.component:
             return
         data: dict[str, Any] = dict(interaction.data or {})

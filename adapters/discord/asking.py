@@ -9,6 +9,11 @@ interaction) is deferred as ephemeral at once, since the LLM takes longer than D
 the answer follows as an ephemeral embed: only the asker sees it. A member's questions on one paper form
 one thread, so asking again keeps the last turns.
 
+The submission is answered from what it carries, not from the modal object discord.py keeps: that store
+is keyed by custom_id alone (two members asking the same paper would share one entry, and the second
+submission found none) and is empty after a restart. Its `message` is the card the Ask button was on,
+as Discord sends it, so a submission naming a paper that card does not ask about is refused.
+
 Everything shown comes from outside (the question, the LLM's answer written from a hostile paper): it is
 cleaned, defused (no mentions, no masked links) and cut to Discord's limits by `render`.
 """
@@ -142,13 +147,7 @@ class AskModal(discord.ui.Modal):
         self.add_item(discord.ui.Label(text=host.text("ask_label")[:LABEL_MAX], component=self.question))
 
     async def on_submit(self, interaction: discord.Interaction) -> None:
-        host = cast(AskHost, interaction.client)
-        await answer_question(host, interaction, self.paper_id, self.question.value or "")
-
-    async def on_error(self, interaction: discord.Interaction, error: Exception) -> None:  # type: ignore[override]
-        log.error("discord: question on %s failed", self.paper_id, exc_info=error)
-        host = cast(AskHost, interaction.client)
-        await _say(interaction, host.text("ask_failed"))
+        """Nothing: `answer_submission` answers every submission (see the module's docstring)."""
 
 
 class AskButton(discord.ui.DynamicItem[discord.ui.Button], template=render.ASK_TEMPLATE):
@@ -174,6 +173,9 @@ class AskButton(discord.ui.DynamicItem[discord.ui.Button], template=render.ASK_T
         if host.questions is None:
             await _say(interaction, host.text("ask_no_llm"))
             return
+        if host.questions.per_day <= 0:  # asking switched off: say so before the member types a question
+            await _say(interaction, host.text("ask_off"))
+            return
         if host.service.breakdown(self.paper_id) is None:
             await _say(interaction, host.text("unknown_button"))
             return
@@ -186,6 +188,52 @@ async def _say(interaction: discord.Interaction, message: str) -> None:
         await interaction.followup.send(message, ephemeral=True, allowed_mentions=NO_MENTIONS)
     else:
         await interaction.response.send_message(message, ephemeral=True, allowed_mentions=NO_MENTIONS)
+
+
+ASK_MODAL = re.compile(re.escape(render.ASK_MODAL_PREFIX) + r"(?P<paper_id>[A-Za-z0-9./-]{1,80})")
+
+
+def submitted_text(data: dict[str, Any], custom_id: str) -> str:
+    """The value of the text input `custom_id` in a MODAL_SUBMIT's data (a label component wrapping it,
+    or the older action row)."""
+    for component in data.get("components") or []:
+        if not isinstance(component, dict):
+            continue
+        inner = [component.get("component"), *(component.get("components") or [])]
+        for child in inner:
+            if isinstance(child, dict) and child.get("custom_id") == custom_id:
+                return str(child.get("value") or "")
+    return ""
+
+
+def _asks_about(message: discord.Message | None, paper_id: str) -> bool:
+    wanted = render.ASK_PREFIX + paper_id
+    stack: list[Any] = list(message.components) if message is not None else []
+    while stack:
+        component = stack.pop()
+        if getattr(component, "custom_id", None) == wanted:
+            return True
+        stack.extend(getattr(component, "children", []) or [])
+    return False
+
+
+async def answer_submission(host: AskHost, interaction: discord.Interaction) -> bool:
+    """Answer an Ask modal's submission; False if the interaction is not one (someone else's modal)."""
+    data: dict[str, Any] = dict(interaction.data or {})
+    match = ASK_MODAL.fullmatch(str(data.get("custom_id", "")))
+    if match is None:
+        return False
+    paper_id = match["paper_id"]
+    if not _asks_about(interaction.message, paper_id):
+        log.info("discord: a question on %r from a message without its Ask button; refused", paper_id)
+        await _say(interaction, host.text("unknown_button"))
+        return True
+    try:
+        await answer_question(host, interaction, paper_id, submitted_text(data, QUESTION_FIELD))
+    except Exception:  # the member gets a short note either way; the log gets the reason
+        log.exception("discord: question on %s failed", paper_id)
+        await _say(interaction, host.text("ask_failed"))
+    return True
 
 
 async def answer_question(

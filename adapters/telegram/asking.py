@@ -54,7 +54,13 @@ def render_answer(answer: Answer, question: str, language: str) -> Message:
     """The answer as Telegram HTML: the question quoted, the answer, the sections it used, and a note on
     numbers the paper does not hold. Everything from the reader or the LLM is escaped."""
     if answer.status not in ANSWERED:
-        key = {"limit": "ask_limit", "too_long": "ask_too_long", "off": "ask_off"}.get(answer.status)
+        key = {
+            "limit": "ask_limit",
+            "too_long": "ask_too_long",
+            "off": "ask_off",
+            "empty": "ask_empty",
+            "gone": "gone_paper",
+        }.get(answer.status)
         return Message(escape(text(language, key or "ask_failed", limit=answer.limit)))
     quote = f"<blockquote>{escape(_clip(question, MAX_QUOTED_QUESTION), quote=False)}</blockquote>"
     if answer.status == "not_said":

@@ -61,6 +61,19 @@ def parse_categories(args: list[str]) -> list[str]:
     return check_categories(words) if words else []
 
 
+def _on_message(message: object, data: str | None) -> bool:
+    """Whether `data` is one of the buttons of the message it came with. Telegram's apps send only the
+    buttons they show, but a modified client can send any data with any message: a 👍 for a paper this
+    chat never got would teach the chat's ranking. A message older than 48 hours comes without its
+    content (InaccessibleMessage); then Telegram's word is all there is."""
+    if not isinstance(message, TgMessage):
+        return True
+    markup = message.reply_markup
+    if markup is None:
+        return False
+    return any(button.callback_data == data for row in markup.inline_keyboard for button in row)
+
+
 class TelegramHandlers:
     def __init__(
         self, store: Store, service: DigestSource, options: BotOptions, limits: ChatLimits | None = None
@@ -333,8 +346,12 @@ class TelegramHandlers:
         query = update.callback_query
         if query is None:
             return
-        parsed = parse_callback(query.data if isinstance(query.data, str) else None)
+        data = query.data if isinstance(query.data, str) else None
+        parsed = parse_callback(data)
         message = query.message
+        if parsed is not None and not _on_message(message, data):
+            log.info("telegram: button %r is not on the message it came with; refused", data)
+            parsed = None
         if parsed is not None and parsed[0] in RATINGS and message is not None:
             await self._rate(update, parsed[0], parsed[1], str(message.chat.id))
             return
