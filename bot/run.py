@@ -106,13 +106,9 @@ async def daily_job(
         # (The LLM down all day or refusing the key: the digest is stored all the same and goes out with
         # its abstracts; the cards are edited in place once a later build has the translations.)
         await push_all(runtimes, day, push_at)
-        report = await build  # the papers no chat shows as a card, and the archive
-        # Once more, now that the build is done: the chats that subscribed after the push had begun
-        # (it began when the membership was fixed, up to 20 minutes before publish_at) get the
-        # digest, a chat stopped early resumes, and the cards that went out without their translation
-        # (the LLM down or failing when they were due) are asked again and healed.
-        await push_all(runtimes, day)
-        if report is not None:
+        # The papers no chat shows as a card, and the archive; then the cards that went out without
+        # their translation (the LLM down or failing when they were due) are asked again and healed.
+        if await build is not None:
             await heal_days(service, runtimes, day)
     finally:
         build.cancel()  # only matters when the job itself is cancelled (the bot is stopping)
@@ -122,10 +118,10 @@ HEAL_DAYS_BACK = 3  # a card untranslated on a Friday is healed by Monday's job 
 
 
 async def heal_days(service: DigestService, runtimes: list[PlatformRuntime], day: date) -> None:
-    """Push the few days before `day` again to the chats holding cards of them sent without their
-    translation: the push asks the LLM again for those cards (service.chat_digest) and edits them in
-    place. No other chat gets anything: a chat subscribed since is not sent an old digest."""
-    for back in range(1, HEAL_DAYS_BACK + 1):
+    """Push `day` and the few days before it again to the chats holding cards of them sent without
+    their translation: the push asks the LLM again for those cards (service.chat_digest) and edits
+    them in place. No other chat gets anything: a chat subscribed since is not sent an old digest."""
+    for back in range(HEAL_DAYS_BACK + 1):
         earlier = day - timedelta(days=back)
         if any(service.subscriptions_to_heal(runtime.name, earlier) for runtime in runtimes):
             log.info("healing the untranslated cards of %s", earlier)

@@ -418,7 +418,7 @@ async def test_the_daily_push_from_a_running_bot(bot: Bot) -> None:
     assert bot.fake.violations == []
 
 
-async def test_a_channel_that_unsubscribes_before_publish_at_is_not_sent_its_prepared_digest(
+async def test_channels_that_unsubscribe_or_subscribe_before_publish_at(
     bot: Bot,
 ) -> None:
     other = bot.fake.add_channel("other")
@@ -428,8 +428,11 @@ async def test_a_channel_that_unsubscribes_before_publish_at_is_not_sent_its_pre
     push = asyncio.create_task(bot.runtime.push(SEED_DAY, start_at))
     await asyncio.sleep(0.2)  # both prepared, waiting for publish_at
     bot.store.deactivate("discord", other, "unsubscribed")
-    assert await asyncio.wait_for(push, timeout=30) == 3
+    late = bot.fake.add_channel("late")  # subscribes after the push began, before publish_at
+    bot.store.subscribe("discord", late, ["cs.SD", "eess.AS"], title="late")
+    assert await asyncio.wait_for(push, timeout=30) == 6
     assert len(bot.fake.messages[bot.channel]) == 3 and not bot.fake.messages[other]
+    assert len(bot.fake.messages[late]) == 3
 
 
 async def test_a_card_healed_with_a_longer_translation_is_shortened_to_fit_its_message(

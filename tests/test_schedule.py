@@ -123,7 +123,7 @@ async def test_the_daily_job_retries_a_failed_fetch_then_pushes(seed_arxiv, tmp_
 
     await daily_job(service, [runtime], date(2026, 2, 18), retry_seconds=0)
 
-    assert runtime.pushed == [date(2026, 2, 18)] * 2  # when ready, then once the build is done
+    assert runtime.pushed == [date(2026, 2, 18)]
     digest = service.get_digest(date(2026, 2, 18))
     assert digest is not None and digest.shown == 8
     service.store.close()
@@ -173,7 +173,7 @@ async def test_the_daily_job_pushes_the_abstracts_when_the_llm_refuses(seed_arxi
 
     await daily_job(service, [runtime], date(2026, 2, 18), retry_seconds=0)
 
-    assert runtime.pushed == [date(2026, 2, 18)] * 2  # when ready, then once the build is done
+    assert runtime.pushed == [date(2026, 2, 18)]
     digest = service.get_digest(date(2026, 2, 18))
     assert digest is not None and digest.shown == 8 and all(i.summary is None for i in digest.items)
     assert llm.received == 0  # the key was refused at the model list: nothing was sent for the papers

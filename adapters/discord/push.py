@@ -76,24 +76,39 @@ async def push_digest(
         subscriptions = service.subscriptions_to_heal(PLATFORM, day)
     else:
         subscriptions = store.active_subscriptions(PLATFORM)
+
+    async def post(sub: Subscription, mine: ChatDigest | None) -> None:
+        nonlocal sent
+        if mine is None:
+            return
+        if start_at is not None:
+            await asyncio.sleep(seconds_until(start_at))
+            current = store.get_subscription(PLATFORM, sub.chat_id)
+            if current is None or not current.active or current.categories != sub.categories:
+                # unsubscribed (or on other categories) since its digest was prepared
+                log.info("discord push: channel %s unsubscribed meanwhile; not sent", sub.chat_id)
+                return
+        try:
+            sent += await _push_channel(client, store, service, sub, mine)
+        except Exception:  # a bug met in one channel's digest must not stop everyone else's
+            log.exception("discord push to channel %s failed", sub.chat_id)
+
+    async def latecomers() -> list[Subscription]:
+        # The push begins before publish_at (as soon as the build has fixed the day's membership): a
+        # channel that subscribes in between gets the digest too.
+        await asyncio.sleep(seconds_until(start_at) if start_at is not None else 0)
+        known = {sub.chat_id for sub in subscriptions}
+        return [sub for sub in store.active_subscriptions(PLATFORM) if sub.chat_id not in known]
+
     waits = [asyncio.ensure_future(ready(sub)) for sub in subscriptions]
+    late = asyncio.ensure_future(latecomers()) if start_at is not None and not heal_only else None
     try:
         for next_ready in asyncio.as_completed(waits):
-            sub, mine = await next_ready
-            if mine is not None:
-                if start_at is not None:
-                    await asyncio.sleep(seconds_until(start_at))
-                    current = store.get_subscription(PLATFORM, sub.chat_id)
-                    if current is None or not current.active or current.categories != sub.categories:
-                        # unsubscribed (or on other categories) since its digest was prepared
-                        log.info("discord push: channel %s unsubscribed meanwhile; not sent", sub.chat_id)
-                        continue
-                try:
-                    sent += await _push_channel(client, store, service, sub, mine)
-                except Exception:  # a bug met in one channel's digest must not stop everyone else's
-                    log.exception("discord push to channel %s failed", sub.chat_id)
+            await post(*await next_ready)
+        for sub in await late if late is not None else []:
+            await post(*await ready(sub))
     finally:
-        for wait in waits:
+        for wait in [*waits, *([late] if late else [])]:
             wait.cancel()
     return sent
 

@@ -147,7 +147,19 @@ class Pusher:
                     log.exception("telegram push to chat %s failed", chat_id)
                     report.failed.append(chat_id)
 
-        await asyncio.gather(*(one(s) for s in subscriptions))
+        tasks = [asyncio.ensure_future(one(s)) for s in subscriptions]
+        try:
+            if start_at is not None and not heal_only:
+                # The push begins before publish_at (as soon as the build has fixed the day's
+                # membership): a chat that subscribes in between gets the digest too.
+                await asyncio.sleep(seconds_until(start_at))
+                known = {s.chat_id for s in subscriptions}
+                late = [s for s in self.store.active_subscriptions(PLATFORM) if s.chat_id not in known]
+                tasks += [asyncio.ensure_future(one(s)) for s in late]
+            await asyncio.gather(*tasks)
+        finally:
+            for task in tasks:
+                task.cancel()  # only matters when the push itself is cancelled
         log.info(
             "telegram push %s: %d messages to %d chats; %d cards healed; %d stopped early, %d deactivated",
             day,
