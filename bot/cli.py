@@ -57,7 +57,8 @@ HELP = {
         "build (or finish building) a day's digest and write the archive file",
         "Build the digest of one day: fetch the papers of its window from arXiv, have the LLM translate\n"
         "and break down each one, store everything and write <archive_dir>/<date>-arxiv-daily.md.\n"
-        "Building a day again only finishes what is missing (failed summaries) and rewrites the file.\n"
+        "Building a day again only finishes what is missing (failed summaries, also those of the day's\n"
+        "digests for subscriptions' own categories) and rewrites the file.\n"
         "Prints one summary line: papers fetched and shown, LLM calls, tokens, failures, the file.",
         [ENV_CONFIG, ENV_LLM],
     ),
@@ -70,7 +71,9 @@ HELP = {
     "run": (
         "run the bots (those with a token set) and the daily build + push",
         "The long-running bot: the Telegram and Discord adapters (those with a token set) and the daily\n"
-        "schedule (build at [digest] publish_at, then push) in one process. SIGTERM stops it cleanly.",
+        "schedule in one process: the build starts once the day's window has closed and arXiv has\n"
+        "announced it (20:00 New York time + [digest] announcement_margin_minutes), the push at\n"
+        "[digest] publish_at, each chat as soon as its own cards are ready. SIGTERM stops it cleanly.",
         [ENV_CONFIG, ENV_LLM, ENV_BOTS],
     ),
     "search": (
@@ -212,6 +215,10 @@ async def _build(settings: Settings, args: argparse.Namespace) -> int:
         report = await service.build(
             day, [categories] if categories else None, make_progress(), archive_all=True
         )
+        if categories is None:
+            # The day's other digests (subscriptions' own category sets) are not rebuilt here, but the
+            # summaries a push made on the spot for their cards and that failed are asked again.
+            await service.retry_failed(day, skip=[d.key for d in report.digests])
     finally:
         await service.aclose()
     print(_summary_line(report))

@@ -64,13 +64,15 @@ async def build_with_retries(
     return None
 
 
-async def push_all(runtimes: list[PlatformRuntime], day: date, start_at: datetime | None = None) -> None:
+async def push_all(
+    runtimes: list[PlatformRuntime], day: date, start_at: datetime | None = None, heal_only: bool = False
+) -> None:
     """Every platform at once, sending from `start_at` on: each chat waits for its own cards
     (service.ready_digest), not for the others'."""
 
     async def one(runtime: PlatformRuntime) -> None:
         try:
-            sent = await runtime.push(day, start_at)
+            sent = await runtime.push(day, start_at, heal_only)
             log.info("%s: %d messages pushed for %s", runtime.name, sent, day)
         except Exception:  # one platform's failure must not stop the other's push
             log.exception("%s: push for %s failed", runtime.name, day)
@@ -104,9 +106,37 @@ async def daily_job(
         # (The LLM down all day or refusing the key: the digest is stored all the same and goes out with
         # its abstracts; the cards are edited in place once a later build has the translations.)
         await push_all(runtimes, day, push_at)
-        await build  # the papers no chat shows as a card, and the archive
+        # The papers no chat shows as a card, and the archive; then the cards that went out without
+        # their translation (the LLM down or failing when they were due) are asked again and healed.
+        if await build is not None:
+            await heal_days(service, runtimes, day)
     finally:
         build.cancel()  # only matters when the job itself is cancelled (the bot is stopping)
+
+
+HEAL_DAYS_BACK = 3  # a card untranslated on a Friday is healed by Monday's job at the latest
+
+
+async def heal_days(service: DigestService, runtimes: list[PlatformRuntime], day: date) -> None:
+    """Push `day` and the few days before it again to the chats holding cards of them sent without
+    their translation: the push asks the LLM again for those cards (service.chat_digest) and edits
+    them in place. No other chat gets anything: a chat subscribed since is not sent an old digest."""
+    for back in range(HEAL_DAYS_BACK + 1):
+        earlier = day - timedelta(days=back)
+        if any(service.subscriptions_to_heal(runtime.name, earlier) for runtime in runtimes):
+            log.info("healing the untranslated cards of %s", earlier)
+            await push_all(runtimes, earlier, heal_only=True)
+
+
+WALL_CLOCK_STEP = 60.0
+
+
+async def sleep_until(moment: datetime, step: float = WALL_CLOCK_STEP) -> None:
+    """Until `moment` by the wall clock. asyncio's clock is monotonic: it stops while the machine (or
+    its VM) is suspended and ignores clock corrections, so a day-long sleep could start the build
+    hours late; the wall clock is looked at again every `step` seconds."""
+    while (left := seconds_until(moment)) > 0:
+        await asyncio.sleep(min(left, step))
 
 
 async def _scheduler(settings: Settings, service: DigestService, runtimes: list[PlatformRuntime]) -> None:
@@ -120,7 +150,7 @@ async def _scheduler(settings: Settings, service: DigestService, runtimes: list[
             plan.build_at.isoformat(timespec="minutes"),
             plan.push_at.isoformat(timespec="minutes"),
         )
-        await asyncio.sleep(seconds_until(plan.build_at))
+        await sleep_until(plan.build_at)
         await daily_job(service, runtimes, day, push_at=plan.push_at)
         day += timedelta(days=1)
 

@@ -89,8 +89,9 @@ class TelegramRuntime:
             )
         return None
 
-    async def push(self, day: date, start_at: datetime | None = None) -> int:
-        report = await Pusher(self.application.bot, self.store, self.service).push(day, start_at)
+    async def push(self, day: date, start_at: datetime | None = None, heal_only: bool = False) -> int:
+        pusher = Pusher(self.application.bot, self.store, self.service)
+        report = await pusher.push(day, start_at, heal_only)
         self.failed = len(set(report.failed))
         return report.sent
 

@@ -21,7 +21,7 @@ import sqlite3
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from digest.leases import owner_alive
 from digest.transactions import immediate
@@ -143,6 +143,19 @@ class DeliveryLog:
                 [platform, str(chat_id), digest_key],
             )
         ]
+
+    def chats_to_heal(self, platform: str, day: date) -> dict[str, set[str]]:
+        """The chats that got a card of a digest of `day` without its translation, not healed since,
+        with the keys of those digests."""
+        found: dict[str, set[str]] = {}
+        for chat_id, digest_key in self.conn.execute(
+            "select distinct chat_id, digest_key from deliveries where platform = ? "
+            "and substr(digest_key, 1, 11) = ? and state = 'sent' and translated = 0 "
+            "and message_id is not null",
+            [platform, f"{day.isoformat()}|"],
+        ):
+            found.setdefault(chat_id, set()).add(digest_key)
+        return found
 
     def parts_of_message(self, platform: str, chat_id: str, digest_key: str, message_id: str) -> list[str]:
         return [

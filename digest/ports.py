@@ -49,13 +49,24 @@ class DigestSource(Protocol):
         ...
 
     async def chat_digest(
-        self, digest: Digest, platform: str, chat_id: str, for_push: bool = False
+        self,
+        digest: Digest,
+        platform: str,
+        chat_id: str,
+        for_push: bool = False,
+        retry_failed: bool = False,
     ) -> ChatDigest:
         """The digest as one chat gets it: mutes left out, ranked, cut into cards and an overview.
-        for_push keeps the order of the chat's first push of it, for every later push (resumed, healing)."""
+        for_push keeps the order of the chat's first push of it, for every later push (resumed, healing);
+        retry_failed asks the LLM again for cards whose summary failed (a push that is not due at a set
+        time: it heals them)."""
         ...
 
     def push_done(self, platform: str, chat_id: str, digest_key: str) -> None: ...
+
+    def subscriptions_to_heal(self, platform: str, day: date) -> list[Subscription]:
+        """The subscriptions holding untranslated cards of that day's digest (a healing pass's)."""
+        ...
 
     def max_cards(self, platform: str, chat_id: str) -> int: ...
 

@@ -168,6 +168,8 @@ class DigestService:
         # The LLM found down or refusing on a reader's (or a push's) request, and when: the next chats of
         # a push do not each wait out the client's retries again.
         self._lazy_unusable: tuple[float, LLMUnusable] | None = None
+        # Papers whose failed summary this process retried on the spot, and when (monotonic).
+        self._failed_retried: dict[str, float] = {}
         # What a build's first look at the LLM found wrong, while that build runs.
         self._llm_unusable: LLMUnusable | None = None
         self._warned_no_llm = False
@@ -257,7 +259,12 @@ class DigestService:
         return self.default_max_cards(platform, str(chat_id))
 
     async def chat_digest(
-        self, digest: Digest, platform: str, chat_id: str, for_push: bool = False
+        self,
+        digest: Digest,
+        platform: str,
+        chat_id: str,
+        for_push: bool = False,
+        retry_failed: bool = False,
     ) -> ChatDigest:
         """The digest as this chat gets it: its mutes left out, ranked by its follows and ratings, its
         top `max_cards` as cards (summarized now if a build left them for later), the rest overview.
@@ -266,7 +273,11 @@ class DigestService:
         a push resumed after a crash, or any later push (one that heals untranslated cards, one beside
         `run`'s), continues in that order even if the chat's ratings, follows or max_cards changed
         meanwhile: no paper moves between cards and overview once sent, none is sent twice, and a healed
-        card keeps its number and why-line."""
+        card keeps its number and why-line.
+
+        retry_failed: a card whose summary failed before (in a build, or on the spot at an earlier
+        push) is asked again, so that this push heals it in place. Not for a push due at
+        `publish_at`: the build has just tried, and the digest must not wait for a failing LLM."""
         chat_id = str(chat_id)
         ranked = await self._shaped(digest, platform, chat_id, for_push)
         missing = [r.paper for r in ranked.cards if r.item.summary is None]
@@ -280,7 +291,7 @@ class DigestService:
             missing = [r.paper for r in ranked.cards if r.item.summary is None]
         if missing and self.summarizer is not None:
             try:
-                await self._summarize_lazily(missing)
+                await self._summarize_lazily(missing, retry_failed=retry_failed)
             except LLMUnusable as err:
                 # The LLM is down or refuses: the cards go out with their abstracts, as when a build's
                 # LLM failed, and a later push or build heals them; the chat is not left without them.
@@ -304,6 +315,20 @@ class DigestService:
         ids = [r.paper.base_id for r in ranked.ranked]
         self.store.set_state(platform, key, json.dumps({"ids": ids, "max_cards": ranked.max_cards}))
         return ranked
+
+    def subscriptions_to_heal(self, platform: str, day: date) -> list[Subscription]:
+        """The active subscriptions holding cards of `day`'s digest that went out without their
+        translation, and still subscribed to that digest's categories: a healing pass pushes only
+        these (a chat that changed its categories since is not sent another digest of an old day)."""
+        waiting = self.store.deliveries.chats_to_heal(platform, day)
+        found = []
+        for sub in self.store.active_subscriptions(platform):
+            if sub.chat_id not in waiting:
+                continue
+            cats = tuple(sub.categories) or self.default_categories
+            if Digest.make_key(day, cats) in waiting[sub.chat_id]:
+                found.append(sub)
+        return found
 
     def push_done(self, platform: str, chat_id: str, digest_key: str) -> None:
         """The chat has every part of the digest. Its order stays kept (later pushes heal cards or find
@@ -922,9 +947,40 @@ class DigestService:
                 spent,
             )
 
-    async def _summarize_lazily(self, papers: list[Paper]) -> None:
+    def _wants_summary(self, paper_id: str, retry_failed: bool) -> bool:
+        """Never attempted; or, with `retry_failed`, tried and failed, with no usable summary, and not
+        retried by this process within LAZY_RETRY_SECONDS (a push's chats sharing a failed card ask
+        once, not once each)."""
+        if not self.store.has_summary_attempt(paper_id):
+            return True
+        if not retry_failed or self.store.best_summary(paper_id, self.settings.digest.language):
+            return False
+        retried = self._failed_retried.get(paper_id)
+        return retried is None or time.monotonic() - retried >= LAZY_RETRY_SECONDS
+
+    async def retry_failed(self, day: date, skip: Sequence[str] = ()) -> int:
+        """Ask the LLM again for the papers of `day`'s stored digests (but those in `skip`, just built)
+        whose summary failed: cards summarized on the spot by a push, or papers a reader asked about.
+        A later push heals the cards sent without them. The number still without a summary."""
+        papers: dict[str, Paper] = {}
+        for key in self.store.digest_keys_for_date(day):
+            digest = None if key in skip else self.store.load_digest(key)
+            for item in digest.items if digest else ():
+                if item.summary is None and self.store.has_summary_attempt(item.paper.versioned_id):
+                    papers.setdefault(item.paper.versioned_id, item.paper)
+        if not papers or self.summarizer is None:
+            return len(papers)
+        try:
+            await self._summarize_lazily(list(papers.values()), retry_failed=True)
+        except LLMUnusable as err:
+            log.warning("%d papers of %s still without a summary: %s", len(papers), day, err)
+            return len(papers)
+        language = self.settings.digest.language
+        return sum(self.store.best_summary(paper_id, language) is None for paper_id in papers)
+
+    async def _summarize_lazily(self, papers: list[Paper], retry_failed: bool = False) -> None:
         """Summarize papers a build left for later (never attempted), each once even when several
-        readers or chats ask at the same moment."""
+        readers or chats ask at the same moment; with `retry_failed`, also those whose summary failed."""
         if self.summarizer is None:
             return
         if self._lazy_unusable is not None:
@@ -943,7 +999,7 @@ class DigestService:
             key = paper.versioned_id
             if key in self._lazy_inflight:
                 waits.append(self._lazy_inflight[key])
-            elif not self.store.has_summary_attempt(key):
+            elif self._wants_summary(key, retry_failed):
                 todo[key] = paper
         if todo:
             done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -953,7 +1009,9 @@ class DigestService:
                 # One process summarizes a paper: a push beside this one (or beside `run`) waits here,
                 # then finds the paper done and pays for nothing.
                 async with self.store.leases.hold([summary_lease(key) for key in todo]):
-                    still = {k: p for k, p in todo.items() if not self.store.has_summary_attempt(k)}
+                    still = {k: p for k, p in todo.items() if self._wants_summary(k, retry_failed)}
+                    now = time.monotonic()
+                    self._failed_retried.update(dict.fromkeys(still, now))
                     await self._summarize_papers(still, self.lazy, _NoProgress())
             except LLMUnusable as err:
                 self._lazy_unusable = (time.monotonic(), err)

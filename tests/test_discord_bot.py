@@ -418,6 +418,72 @@ async def test_the_daily_push_from_a_running_bot(bot: Bot) -> None:
     assert bot.fake.violations == []
 
 
+async def test_channels_that_unsubscribe_or_subscribe_before_publish_at(
+    bot: Bot,
+) -> None:
+    other = bot.fake.add_channel("other")
+    for channel in (bot.channel, other):
+        bot.store.subscribe("discord", channel, ["cs.SD", "eess.AS"], title="papers")
+    start_at = datetime.now(ZoneInfo("UTC")) + timedelta(seconds=0.5)
+    push = asyncio.create_task(bot.runtime.push(SEED_DAY, start_at))
+    await asyncio.sleep(0.2)  # both prepared, waiting for publish_at
+    bot.store.deactivate("discord", other, "unsubscribed")
+    late = bot.fake.add_channel("late")  # subscribes after the push began, before publish_at
+    bot.store.subscribe("discord", late, ["cs.SD", "eess.AS"], title="late")
+    assert await asyncio.wait_for(push, timeout=30) == 6
+    assert len(bot.fake.messages[bot.channel]) == 3 and not bot.fake.messages[other]
+    assert len(bot.fake.messages[late]) == 3
+
+
+async def test_a_card_healed_with_a_longer_translation_is_shortened_to_fit_its_message(
+    fake: FakeDiscord, tmp_path: Path
+) -> None:
+    # Pushed while the LLM was down: short English abstracts, six cards to a message. The translations
+    # that come later are longer; each message is edited in place within 6000 characters, its cards
+    # marked as shortened, and nothing is posted again.
+    store = Store.open(tmp_path / "data" / "digest.db")
+    digest = seed_digest()
+    papers = [replace(item.paper, abstract=item.paper.abstract[:200]) for item in digest.items]
+    store.upsert_papers(papers)
+    store.create_digest(digest, papers, "gpt-4o-mini", "seed")
+    channel = fake.add_channel("digest")
+    store.subscribe("discord", channel, ["cs.SD", "eess.AS"], title="digest")
+    store.close()
+    runtime, service = await start_bot(fake, tmp_path, receive=False)
+    try:
+        assert await runtime.push(SEED_DAY) == 3  # the header, then 6 + 2 cards
+        first = [e["description"] for m in fake.messages[channel][1:] for e in m["embeds"]]
+        assert all(len(text) <= 200 for text in first)
+        translations = {}
+        for n, item in enumerate(digest.items):
+            text = f"第{n}篇译文。" + "这是一段很长的中文译文，句子很多。" * 100
+            translations[item.paper.base_id] = text
+            summary = Summary(text, "背景", "方法", "结果")
+            record = SummaryRecord(item.paper.versioned_id, "ok", summary, calls=1)
+            service.store.save_summary(record, "gpt-4o-mini", "zh", "seed")
+        newcomer = fake.add_channel("newcomer")
+        service.store.subscribe("discord", newcomer, ["cs.SD", "eess.AS"], title="newcomer")
+        # `run`'s healing pass: only the channels holding untranslated cards are pushed.
+        assert await runtime.push(SEED_DAY, heal_only=True) == 0
+        assert len(fake.edits) == 2 and len(fake.messages[channel]) == 3
+        assert not fake.messages[newcomer]
+        cards = [e for m in fake.messages[channel][1:] for e in m["embeds"]]
+        assert len(cards) == 8
+        for card in cards:
+            base_id = card["url"].rsplit("/", 1)[1].rsplit("v", 1)[0]
+            assert card["description"].startswith(translations[base_id][:20])
+        # The six cards of the first message could not keep their 1,800 characters each: shortened.
+        assert all("已截短" in card["description"] for card in cards[:6])
+        assert await runtime.push(SEED_DAY, heal_only=True) == 0 and len(fake.edits) == 2  # healed once
+        # A plain push gives the newcomer the digest, its long cards packed three to a message.
+        assert await runtime.push(SEED_DAY) == 4
+        assert [len(m["embeds"]) for m in fake.messages[newcomer]] == [1, 3, 3, 2]
+    finally:
+        await runtime.stop()
+        service.store.close()
+    assert fake.violations == []
+
+
 async def test_a_refused_card_or_a_proxy_403_never_stops_or_unsubscribes(
     fake: FakeDiscord, tmp_path: Path
 ) -> None:

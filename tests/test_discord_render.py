@@ -266,3 +266,27 @@ def test_masked_links_in_every_form_discord_reads_show_their_target() -> None:
 def test_bidi_overrides_go_and_joiners_stay() -> None:
     text = "a\u202eb\u2066c\u2069 👩\u200d🔬 می\u200cخواهم"
     assert render.clean(text) == "abc 👩\u200d🔬 می\u200cخواهم"
+
+
+def test_cards_that_grew_are_shortened_to_fit_one_message_never_split() -> None:
+    digest = seed_digest()
+    long_text = "很长的译文，" * 400
+    grown = replace(
+        digest,
+        items=tuple(replace(item, summary=Summary(long_text, "b", "m", "r")) for item in digest.items[:6]),
+    )
+    blocks = render.card_blocks(grown, [i.paper.base_id for i in grown.items])
+    assert len(render.pack(blocks)) > 1  # translated, the six cards no longer fit one message
+    message = render.fit_one_message(blocks, "zh")
+    assert message is not None and len(message.embeds) == 6 and message.chars <= render.CHARS_PER_MESSAGE
+    assert message.parts == [i.paper.base_id for i in grown.items]
+    for embed in message.embeds:
+        assert embed.description.startswith("很长的译文") and embed.description.endswith("标题链接）")
+    payload = {"embeds": [e.to_dict() for e in message.embeds]}
+    assert check_message(payload) == []
+    # Cards that fit are left as they are; eleven cards can never share one message.
+    small = render.card_blocks(digest, [digest.items[0].paper.base_id])
+    fitted = render.fit_one_message(small, "zh")
+    assert fitted is not None and fitted.embeds[0].description == small[0][1].description
+    many = [small[0]] * 11
+    assert render.fit_one_message(many, "zh") is None

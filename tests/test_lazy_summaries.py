@@ -225,3 +225,21 @@ async def test_two_processes_building_overlapping_category_sets_pay_once_per_pap
         for service in (first, second):
             await service.aclose()
             service.store.close()
+
+
+def test_a_healing_pass_takes_only_chats_still_on_the_digest_they_got_untranslated(tmp_path: Path):
+    settings = load_settings(write_config(tmp_path / "c.toml", "http://127.0.0.1:9"), {}, base_dir=tmp_path)
+    service = make_service(settings)
+    store, key = service.store, "2026-02-18|cs.SD,eess.AS"
+    try:
+        for chat in ("-1", "-2", "-3"):
+            store.subscribe("telegram", chat, [], "channel")
+            store.deliveries.mark_sent("telegram", chat, key, ["header"], 1)
+            store.deliveries.mark_sent("telegram", chat, key, ["2602.15766"], 2, translated=[])
+        store.deliveries.mark_healed("telegram", "-3", key, ["2602.15766"])  # healed already
+        store.subscribe("telegram", "-2", ["cs.AI"], "channel")  # on other categories since
+        assert [s.chat_id for s in service.subscriptions_to_heal("telegram", DAY)] == ["-1"]
+        assert service.subscriptions_to_heal("discord", DAY) == []
+        assert service.subscriptions_to_heal("telegram", date(2026, 2, 19)) == []
+    finally:
+        service.store.close()

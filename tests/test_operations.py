@@ -18,6 +18,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from digest.delivery_log import DeliveryLog
 from digest.interests import FOLLOW, Interests, parse_terms
 from digest.leases import HOST, Leases
@@ -25,7 +27,7 @@ from digest.store import Store
 from tests.conftest import CLI, SECRET_VARS, SEED_JSON, SEED_POST, run_in_process
 from tests.fakes.arxiv_api import FakeArxiv, entry
 from tests.fakes.discord_api import FakeDiscord
-from tests.fakes.openai_api import seed_texts
+from tests.fakes.openai_api import paper_id_of, seed_texts
 from tests.fakes.server import BackgroundServer
 from tests.fakes.telegram_api import FakeTelegram
 from tests.telegram_support import seed_store
@@ -324,6 +326,74 @@ gateway_url = "{discord.gateway_url}"
     finally:
         await telegram.stop()
         await discord.stop()
+
+
+@pytest.mark.parametrize("retried_by", ["push", "build"])
+async def test_a_card_whose_summary_failed_on_the_spot_is_retried_and_healed(
+    tmp_path: Path, seed_arxiv, fake_llm, make_project, retried_by: str
+) -> None:
+    """A chat on its own category set, subscribed after its digest was built: its cards are summarized
+    on the spot by its first push; one fails and goes out untranslated. The next ordinary `push` (or
+    a plain `build`, then the push) asks the LLM again for that card only and edits it in place."""
+    _, arxiv_server = seed_arxiv
+    llm, llm_server = fake_llm
+    telegram = await FakeTelegram().start()
+    try:
+        early, late = CHATS
+        telegram.add_chat(early, "channel", "Sound")
+        telegram.add_chat(late, "channel", "Sound too")
+        project = make_project(
+            arxiv_server.url, llm_server.url, extra=f'[telegram]\napi_base_url = "{telegram.base_url}"\n'
+        )
+        # The configured (archived) set is another one: a plain `build` does not rebuild cs.SD.
+        text = project.config.read_text(encoding="utf-8")
+        project.config.write_text(text.replace('["cs.SD", "eess.AS"]', '["cs.AI"]'), encoding="utf-8")
+        env = {**project.env, "TELEGRAM_BOT_TOKEN": telegram.token}
+        store = Store.open(project.database)
+        store.subscribe("telegram", str(early), ["cs.SD"], "Sound")
+        store.set_max_cards("telegram", str(early), 2)
+        store.close()
+        code, out = await _run_here(tmp_path, env, "push", "--date", DAY)  # builds the cs.SD digest
+        assert code == 0, out
+        store = Store.open(project.database)
+        digest = store.load_digest(f"{DAY}|cs.SD")
+        assert digest is not None
+        ids = [item.paper.versioned_id for item in digest.items]
+        assert [item.summary is not None for item in digest.items] == [True, True] + [False] * 4
+        store.subscribe("telegram", str(late), ["cs.SD"], "Sound too")
+        store.set_max_cards("telegram", str(late), 4)
+        store.close()
+
+        broken = ids[2]
+        llm.responder = lambda body: (
+            (200, "not JSON") if paper_id_of(body) == broken else llm.default_reply(body)
+        )
+        code, out = await _run_here(tmp_path, env, "push", "--date", DAY)
+        assert code == 0 and "telegram: 6 messages sent" in out, out  # header, 4 cards, overview
+        translation = TRANSLATIONS[broken.rsplit("v", 1)[0]][:20]
+        assert translation not in telegram.messages_to(late)[3]["text"]
+        asked = {paper_id: llm.calls_for(paper_id) for paper_id in ids}
+        assert asked[broken] >= 1 and asked[ids[3]] >= 1 and asked[ids[4]] == 0
+
+        llm.responder = None  # the LLM answers again
+        if retried_by == "build":
+            code, out = await _run_here(tmp_path, env, "build", "--date", DAY)
+            assert code == 0 and llm.calls_for(broken) == asked[broken] + 1, out
+            asked = {paper_id: llm.calls_for(paper_id) for paper_id in ids}  # (cs.AI's archive too)
+            asked[broken] -= 1  # the retry: the push has nothing more to ask
+        code, out = await _run_here(tmp_path, env, "push", "--date", DAY)
+        assert code == 0 and "telegram: 0 messages sent" in out, out
+        assert llm.calls_for(broken) == asked[broken] + 1
+        assert {i: llm.calls_for(i) for i in ids if i != broken} == {
+            i: n for i, n in asked.items() if i != broken
+        }  # papers that succeeded are not asked again
+        assert len(telegram.edits) == 1 and translation in telegram.edits[0]["text"]
+        assert telegram.edits[0]["message_id"] == telegram.messages_to(late)[3]["message_id"]
+        code, out = await _run_here(tmp_path, env, "push", "--date", DAY)  # nothing left to heal
+        assert code == 0 and len(telegram.edits) == 1 and llm.calls_for(broken) == asked[broken] + 1, out
+        assert telegram.errors == []
+    finally:
+        await telegram.stop()
 
 
 # -- secrets ---------------------------------------------------------------------------------------

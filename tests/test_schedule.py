@@ -105,7 +105,7 @@ class RecordingRuntime:
     async def start(self, receive: bool = True) -> None:
         pass
 
-    async def push(self, day: date, start_at: datetime | None = None) -> int:
+    async def push(self, day: date, start_at: datetime | None = None, heal_only: bool = False) -> int:
         self.pushed.append(day)
         return 0
 
@@ -179,3 +179,11 @@ async def test_the_daily_job_pushes_the_abstracts_when_the_llm_refuses(seed_arxi
     assert llm.received == 0  # the key was refused at the model list: nothing was sent for the papers
     await service.aclose()
     service.store.close()
+
+
+async def test_a_long_wait_notices_the_wall_clock_jumping_ahead(monkeypatch):
+    # The machine slept for hours: asyncio's monotonic clock did not move, the wall clock did. The
+    # wait looks at the wall clock again after each step instead of sleeping the whole day at once.
+    left = iter([86400.0, 0.0])
+    monkeypatch.setattr(run_module, "seconds_until", lambda moment: next(left))
+    await asyncio.wait_for(run_module.sleep_until(datetime.now(), step=0.05), timeout=2)

@@ -108,3 +108,49 @@ def test_a_week_of_daily_builds_shows_every_paper_exactly_once(fake_arxiv, make_
     assert late
     assert "2026-02-21" not in by_key  # Saturday in Shanghai: no announcement on Friday evening
     assert "没有新论文" in project.post("2026-02-21").read_text(encoding="utf-8")
+
+
+def test_a_daylight_saving_week_built_at_the_scheduled_times_shows_every_paper_once(fake_arxiv, make_project):
+    """Europe/Berlin in March 2026: New York moves its clocks on the 8th, Berlin on the 29th, so for
+    three weeks arXiv announces an hour earlier there. Each day is built when `run` would start it
+    (digest/schedule.py), not at publish_at: every paper still lands in exactly one digest."""
+    from config.settings import load_settings
+    from digest.schedule import day_schedule
+
+    berlin = ZoneInfo("Europe/Berlin")
+    fake, server = fake_arxiv
+    project = make_project(server.url)
+    text = project.config.read_text(encoding="utf-8")
+    text = text.replace('timezone = "Asia/Shanghai"', 'timezone = "Europe/Berlin"')
+    text = text.replace('anchor = "08:50"', 'anchor = "01:30"\npublish_at = "07:00"')
+    project.config.write_text(text, encoding="utf-8")
+    settings = load_settings(project.config, {}, base_dir=project.root)
+    rng = random.Random(11)
+    start = datetime(2026, 3, 3, 0, 0, tzinfo=UTC)
+    for n in range(80):
+        submitted = start + timedelta(minutes=rng.randrange(0, 10 * 24 * 60))
+        held = 1 if n % 9 == 0 else 0
+        fake.add(entry(f"2603.{10000 + n}v1", submitted, announce_at=announcement_after(submitted, held)))
+
+    days = [date(2026, 3, 5) + timedelta(days=i) for i in range(8)]  # across New York's change
+    build_times = []
+    for day in days:
+        plan = day_schedule(day, settings)
+        build_times.append(plan.build_at.strftime("%H:%M"))
+        fake.now = plan.build_at.astimezone(UTC)
+        project.run("build", "--date", day.isoformat(), check=True)
+    # 02:10 before New York's change (announced at 02:00 Berlin time), then the window's end, 01:30,
+    # once the announcement comes at 01:00; weekends build when the window closes.
+    assert build_times[:2] == ["02:10", "02:10"] and build_times[-1] == "01:30", build_times
+
+    db = sqlite3.connect(project.database)
+    shown = [base for (base,) in db.execute("select base_id from digest_items")]
+    assert len(shown) == len(set(shown)), "a paper appeared in two digests"
+    first_start = datetime.combine(days[0] - timedelta(days=1), time(1, 30), tzinfo=berlin)
+    last_end = datetime.combine(days[-1], time(1, 30), tzinfo=berlin)
+    expected = {
+        e.id.rsplit("v", 1)[0]
+        for e in fake.entries
+        if first_start <= e.updated < last_end and e.announce_at <= fake.now
+    }
+    assert expected and set(shown) == expected

@@ -43,12 +43,14 @@ async def push_digest(
     service: DigestSource,
     day: date,
     start_at: datetime | None = None,
+    heal_only: bool = False,
     failed: list[str] | None = None,
 ) -> int:
     """Post the digest of `day` to every active subscribed channel that has not had it; return the
     number of messages posted. Sending starts at `start_at` (at once when None); channels go one at a
     time, in the order their cards become ready (service.ready_digest waits for a running build), each
-    ranked for the channel beforehand. 429s are waited out by discord.py itself. `failed` collects the
+    ranked for the channel beforehand. 429s are waited out by discord.py itself. heal_only: only the
+    channels holding cards of that day posted without their translation. `failed` collects the
     channels left unfinished by an error (not those Discord says are gone): the next push resumes them."""
     sent = 0
     failed = failed if failed is not None else []
@@ -64,26 +66,55 @@ async def push_digest(
             failed.append(sub.chat_id)
             return sub, None
         try:
-            return sub, await service.chat_digest(digest, PLATFORM, sub.chat_id, for_push=True)
+            # A push due at publish_at sends what the build made; any other (a hand-run push, a
+            # healing pass) asks again for cards whose summary failed, and heals them.
+            mine = await service.chat_digest(
+                digest, PLATFORM, sub.chat_id, for_push=True, retry_failed=start_at is None
+            )
+            return sub, mine
         except Exception:
             log.exception("discord push: could not rank the digest for channel %s", sub.chat_id)
             failed.append(sub.chat_id)
             return sub, None
 
-    waits = [asyncio.ensure_future(ready(sub)) for sub in store.active_subscriptions(PLATFORM)]
+    if heal_only:
+        subscriptions = service.subscriptions_to_heal(PLATFORM, day)
+    else:
+        subscriptions = store.active_subscriptions(PLATFORM)
+
+    async def post(sub: Subscription, mine: ChatDigest | None) -> None:
+        nonlocal sent
+        if mine is None:
+            return
+        if start_at is not None:
+            await asyncio.sleep(seconds_until(start_at))
+            current = store.get_subscription(PLATFORM, sub.chat_id)
+            if current is None or not current.active or current.categories != sub.categories:
+                # unsubscribed (or on other categories) since its digest was prepared
+                log.info("discord push: channel %s unsubscribed meanwhile; not sent", sub.chat_id)
+                return
+        try:
+            sent += await _push_channel(client, store, service, sub, mine, failed)
+        except Exception:  # a bug met in one channel's digest must not stop everyone else's
+            log.exception("discord push to channel %s failed", sub.chat_id)
+            failed.append(sub.chat_id)
+
+    async def latecomers() -> list[Subscription]:
+        # The push begins before publish_at (as soon as the build has fixed the day's membership): a
+        # channel that subscribes in between gets the digest too.
+        await asyncio.sleep(seconds_until(start_at) if start_at is not None else 0)
+        known = {sub.chat_id for sub in subscriptions}
+        return [sub for sub in store.active_subscriptions(PLATFORM) if sub.chat_id not in known]
+
+    waits = [asyncio.ensure_future(ready(sub)) for sub in subscriptions]
+    late = asyncio.ensure_future(latecomers()) if start_at is not None and not heal_only else None
     try:
         for next_ready in asyncio.as_completed(waits):
-            sub, mine = await next_ready
-            if mine is not None:
-                if start_at is not None:
-                    await asyncio.sleep(seconds_until(start_at))
-                try:
-                    sent += await _push_channel(client, store, service, sub, mine, failed)
-                except Exception:  # a bug met in one channel's digest must not stop everyone else's
-                    log.exception("discord push to channel %s failed", sub.chat_id)
-                    failed.append(sub.chat_id)
+            await post(*await next_ready)
+        for sub in await late if late is not None else []:
+            await post(*await ready(sub))
     finally:
-        for wait in waits:
+        for wait in [*waits, *([late] if late else [])]:
             wait.cancel()
     return sent
 
@@ -191,16 +222,18 @@ async def heal(channel, store: Store, chat_id: str, mine: ChatDigest) -> int:
     for message_id in stale:
         parts = deliveries.parts_of_message(PLATFORM, chat_id, digest.key, message_id)
         blocks = render.chat_card_blocks(mine, parts)
-        messages = render.pack(blocks)
+        # The cards stay in the message they were posted in: translations longer than the abstracts
+        # they replace are shortened to fit (marked so), never spilled into a new message.
+        message = render.fit_one_message(blocks, digest.language)
         if len(blocks) != len(parts):
             # a card muted since: editing would take it out of the channel, and no other message has it
             log.warning("discord: message %s holds cards no longer in the digest; left as it is", message_id)
-        elif len(messages) != 1:
-            log.warning("discord: message %s no longer fits once translated; left as it is", message_id)
+        elif message is None:
+            log.warning("discord: message %s cannot fit its cards translated; left as it is", message_id)
         else:
             try:
                 await channel.get_partial_message(int(message_id)).edit(
-                    embeds=messages[0].embeds, view=make_view(messages[0].buttons)
+                    embeds=message.embeds, view=make_view(message.buttons)
                 )
                 edited += 1
             except discord.HTTPException as err:

@@ -77,6 +77,7 @@ _LABELS = {
         "overview_ranked": "其余 {n} 篇（按与本频道的相关度排序）",
         "overview_more": "其余论文（续）",
         "pick": "查看第 {first}–{last} 篇的详细解读…",
+        "shortened": "（为适应 Discord 的篇幅已截短；原文见标题链接）",
     },
     "en": {
         "authors": "Authors",
@@ -97,6 +98,7 @@ _LABELS = {
         "overview_ranked": "{n} more papers, ranked for this channel",
         "overview_more": "More papers (continued)",
         "pick": "Breakdown of paper {first}–{last}…",
+        "shortened": "(shortened to fit Discord; the full abstract is at the title's link)",
     },
 }
 
@@ -377,6 +379,40 @@ def pack(
     if current.embeds:
         messages.append(current)
     return messages
+
+
+def fit_one_message(blocks: Sequence[Block], language: str) -> OutMessage | None:
+    """These cards in one message, as they were first posted together: when their texts have grown
+    since (a translation healed in place is longer than the abstract it replaces), the longest
+    descriptions are shortened, each with a marker saying so, until the message fits Discord's 6000
+    characters. None when even that cannot fit them (a card cannot be moved to another message)."""
+    messages = pack(blocks)
+    if len(messages) <= 1:
+        return messages[0] if messages else None
+    if len(blocks) > EMBEDS_PER_MESSAGE:
+        return None
+    embeds = [embed for _, embed, _ in blocks]
+    texts = [embed.description or "" for embed in embeds]
+    room = CHARS_PER_MESSAGE - sum(embed_chars(e) - len(t) for e, t in zip(embeds, texts, strict=True))
+    marker = "\n" + labels(language)["shortened"]
+    # Each description gets an even share of the room; what the short ones leave goes to the others.
+    shares = [0] * len(texts)
+    left = room
+    by_length = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    for done, i in enumerate(by_length):
+        shares[i] = min(len(texts[i]), left // (len(texts) - done))
+        left -= shares[i]
+    for embed, text, share in zip(embeds, texts, shares, strict=True):
+        if len(text) <= share:
+            continue
+        if share - len(marker) >= 40:
+            embed.description = cut(text, share - len(marker)) + marker
+        elif share >= 1:
+            embed.description = cut(text, share)
+        else:
+            return None
+    messages = pack(blocks)
+    return messages[0] if len(messages) == 1 else None
 
 
 def card_buttons(paper: Paper, position: int, language: str, with_breakdown: bool = True) -> list[Button]:

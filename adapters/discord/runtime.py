@@ -131,11 +131,13 @@ class DiscordRuntime:
         log.info("discord: commands synced (%d)", len(payload))
         return True
 
-    async def push(self, day: date, start_at: datetime | None = None) -> int:
+    async def push(self, day: date, start_at: datetime | None = None, heal_only: bool = False) -> int:
         if self.client is None:
             raise RuntimeError("start() the Discord runtime before pushing")
         failed: list[str] = []
-        sent = await push_digest(self.client, self.store, self.service, day, start_at, failed)
+        sent = await push_digest(
+            self.client, self.store, self.service, day, start_at, heal_only=heal_only, failed=failed
+        )
         self.failed = len(set(failed))
         return sent
 

@@ -71,6 +71,13 @@ GONE_ANSWERS = (
 )
 
 
+def still_subscribed(store: Store, subscription: Subscription) -> bool:
+    """Whether a chat prepared before `publish_at` still wants that digest when the time comes: it may
+    have unsubscribed, or changed its categories (then its digest is another one), meanwhile."""
+    current = store.get_subscription(subscription.platform, subscription.chat_id)
+    return current is not None and current.active and current.categories == subscription.categories
+
+
 def chat_gone(err: TelegramError) -> bool:
     return isinstance(err, Forbidden | BadRequest) and any(a in err.message.lower() for a in GONE_ANSWERS)
 
@@ -94,12 +101,16 @@ class Pusher:
         self.bot, self.store, self.service = bot, store, service
         self.concurrency = concurrency
 
-    async def push(self, day: date, start_at: datetime | None = None) -> PushReport:
+    async def push(self, day: date, start_at: datetime | None = None, heal_only: bool = False) -> PushReport:
         """Deliver the digest of `day` to every active subscriber; sending starts at `start_at` (at once
         when None). Each chat's messages are prepared as soon as its cards are ready (a build may still
-        be running), so at `start_at` every ready chat's messages go out with no work left before them."""
+        be running), so at `start_at` every ready chat's messages go out with no work left before them.
+        heal_only: only the chats holding cards of that day sent without their translation."""
         report = PushReport()
-        subscriptions = self.store.active_subscriptions(PLATFORM)
+        if heal_only:
+            subscriptions = self.service.subscriptions_to_heal(PLATFORM, day)
+        else:
+            subscriptions = self.store.active_subscriptions(PLATFORM)
         gate = asyncio.Semaphore(self.concurrency)
 
         async def one(subscription: Subscription) -> None:
@@ -118,13 +129,18 @@ class Pusher:
                 report.failed.append(chat_id)
                 return
             try:
-                mine, parts = await self._prepare(digest, chat_id)
+                # A push due at publish_at sends what the build made; any other (a hand-run push, a
+                # healing pass) asks again for cards whose summary failed, and heals them.
+                mine, parts = await self._prepare(digest, chat_id, retry_failed=start_at is None)
             except Exception:
                 log.exception("telegram push: could not rank the digest for chat %s", chat_id)
                 report.failed.append(chat_id)
                 return
             if start_at is not None:
                 await asyncio.sleep(seconds_until(start_at))
+                if not still_subscribed(self.store, subscription):
+                    log.info("telegram push: chat %s unsubscribed meanwhile; not sent", chat_id)
+                    return
             async with gate:
                 try:
                     await self._push_chat(subscription, digest, mine, parts, report)
@@ -132,7 +148,19 @@ class Pusher:
                     log.exception("telegram push to chat %s failed", chat_id)
                     report.failed.append(chat_id)
 
-        await asyncio.gather(*(one(s) for s in subscriptions))
+        tasks = [asyncio.ensure_future(one(s)) for s in subscriptions]
+        try:
+            if start_at is not None and not heal_only:
+                # The push begins before publish_at (as soon as the build has fixed the day's
+                # membership): a chat that subscribes in between gets the digest too.
+                await asyncio.sleep(seconds_until(start_at))
+                known = {s.chat_id for s in subscriptions}
+                late = [s for s in self.store.active_subscriptions(PLATFORM) if s.chat_id not in known]
+                tasks += [asyncio.ensure_future(one(s)) for s in late]
+            await asyncio.gather(*tasks)
+        finally:
+            for task in tasks:
+                task.cancel()  # only matters when the push itself is cancelled
         log.info(
             "telegram push %s: %d messages to %d chats; %d cards healed; %d stopped early, %d deactivated",
             day,
@@ -144,9 +172,13 @@ class Pusher:
         )
         return report
 
-    async def _prepare(self, digest: Digest, chat_id: str) -> tuple[ChatDigest, list[tuple[str, Message]]]:
+    async def _prepare(
+        self, digest: Digest, chat_id: str, retry_failed: bool = False
+    ) -> tuple[ChatDigest, list[tuple[str, Message]]]:
         """The digest ranked and cut for the chat, and its messages, rendered."""
-        mine = await self.service.chat_digest(digest, PLATFORM, chat_id, for_push=True)
+        mine = await self.service.chat_digest(
+            digest, PLATFORM, chat_id, for_push=True, retry_failed=retry_failed
+        )
         return mine, render_chat_digest(mine, self.bot.username)
 
     async def _push_chat(
