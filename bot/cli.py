@@ -25,7 +25,7 @@ from config.settings import (
 from digest.arxiv_source import SourceError
 from digest.ports import PlatformUnreachable
 from digest.service import BuildReport, check_buildable
-from digest.storage import StorageError
+from digest.storage import StorageError, check_can_create, check_new_database_path
 from digest.summarize import LLMUnusable
 
 log = logging.getLogger("arxiv_digest")
@@ -232,6 +232,18 @@ async def _build(settings: Settings, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+async def _check_before_creating(settings: Settings, only: str | None = None) -> None:
+    """On a fresh machine (no database yet), what push and run can be refused for is checked before the
+    database and its folder are created: a user's mistake leaves nothing on disk. With a database, the
+    platforms are checked as each one starts, and a second login would only cost time."""
+    from bot.run import check_platforms
+
+    if settings.database_path.exists():
+        return
+    check_new_database_path(settings.database_path)
+    await check_platforms(settings, only)
+
+
 async def _push(settings: Settings, args: argparse.Namespace) -> int:
     from bot.run import make_runtimes
     from bot.wiring import make_service
@@ -242,6 +254,7 @@ async def _push(settings: Settings, args: argparse.Namespace) -> int:
         wanted = {"telegram": "TELEGRAM_BOT_TOKEN", "discord": "DISCORD_BOT_TOKEN"}
         names = [wanted[args.platform]] if args.platform else list(wanted.values())
         raise ConfigError(f"no bot token: set {' or '.join(names)}")
+    await _check_before_creating(settings, only=args.platform)
     service = make_service(settings)
     unfinished: list[str] = []
     try:
@@ -271,6 +284,9 @@ async def _run(settings: Settings, args: argparse.Namespace) -> int:
     from bot.run import run_forever
     from bot.wiring import make_service
 
+    # archive_dir a file, or not writable: refused before the database is created.
+    check_can_create(settings.archive_dir, "archive_dir", "[storage] archive_dir")
+    await _check_before_creating(settings)
     service = make_service(settings)
     try:
         service.check_storage()  # a bad archive_dir is found at start, not at the first daily build

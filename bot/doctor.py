@@ -18,7 +18,7 @@ import requests
 
 from config.settings import Settings
 from digest.redaction import redact
-from digest.storage import StorageError, check_archive_dir
+from digest.storage import StorageError, check_archive_dir, check_can_create, check_new_database_path
 from digest.store import Store
 from digest.summarize import LLMRefused, classify_failure, provider_message
 
@@ -82,16 +82,28 @@ def _check_config(settings: Settings, source: str | None) -> Check:
 
 
 def _check_storage(settings: Settings) -> Check:
+    # A fresh machine is left as it was: a missing database or archive folder is not created here (a
+    # build creates them), only its nearest existing folder is test-written. An existing database is
+    # opened, and so migrated: what the next build would do first.
+    database, archive = settings.database_path, settings.archive_dir
     try:
-        Store.open(settings.database_path).close()
-        check_archive_dir(settings.archive_dir)
+        if database.exists():
+            Store.open(database).close()
+            found = [f"database {database}"]
+        else:
+            check_new_database_path(database)
+            found = [f"database will be created at {database} on the first build"]
+        if archive.exists():
+            check_archive_dir(archive)
+            found.append(f"archive {archive}")
+        else:
+            check_can_create(archive, "archive_dir", "[storage] archive_dir")
+            found.append(f"archive will be created at {archive} on the first build")
     except StorageError as err:
         # Its message is "<path and problem>; <what to change>": the two halves of a check's line.
         problem, _, fix = str(err).rpartition("; ")
         return Check("storage", False, problem or fix, fix if problem else "check [storage] in the config")
-    return Check(
-        "storage", True, f"database {settings.database_path}, archive {settings.archive_dir}: writable"
-    )
+    return Check("storage", True, ", ".join(found) + ": writable")
 
 
 def _check_arxiv(settings: Settings) -> Check:

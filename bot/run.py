@@ -13,6 +13,7 @@ from config.settings import Settings
 from digest.arxiv_source import SourceError
 from digest.schedule import day_schedule, seconds_until
 from digest.service import BuildReport, DigestService
+from digest.store import Store
 from digest.summarize import LLMRefused, LLMUnusable
 
 log = logging.getLogger("arxiv_digest.run")
@@ -33,6 +34,23 @@ def make_runtimes(
 
         runtimes.append(discord_wiring.make_runtime(settings, service.store, service, questions))
     return runtimes
+
+
+async def check_platforms(settings: Settings, only: str | None = None) -> None:
+    """Log each platform that has a token in and out again (Telegram's getMe, Discord's /users/@me),
+    with a throwaway in-memory store: run before a first push or run creates the database, so that a
+    refused token or an unreachable platform stops the command with the very error it would give at
+    start, and leaves no database or folder behind."""
+    from bot.wiring import make_service
+
+    service = make_service(settings, Store.memory())
+    try:
+        for runtime in make_runtimes(settings, service, only):
+            await runtime.start(receive=False)
+            await runtime.stop()
+    finally:
+        await service.aclose()
+        service.store.close()
 
 
 BUILD_ATTEMPTS = 6

@@ -52,6 +52,21 @@ def check_archive_dir(path: Path) -> None:
     _check_writable_dir(path, "archive_dir", "[storage] archive_dir")
 
 
+def check_can_create(path: Path, what: str, key: str) -> None:
+    """The folder `path` is usable or could be created, without creating anything: a check (doctor, a
+    command about to fail on a refused token) must leave a fresh machine as it found it. The nearest
+    existing folder is test-written with a temporary file, removed at once."""
+    existing = next(p for p in [path, *path.parents] if p.exists() or p == p.parent)
+    if not existing.is_dir():
+        raise StorageError(f"{what} {path}: {existing} is a file, not a folder; set {key} to a folder path")
+    _check_writable_dir(existing, what if existing == path else f"{what} {path}: folder", key)
+
+
+def check_new_database_path(path: Path) -> None:
+    """A database that does not exist yet could be created at `path`; nothing is created."""
+    check_can_create(path.parent, "database folder", "[storage] database")
+
+
 def check_database_path(path: Path) -> None:
     """The SQLite file's folder exists and is writable (SQLite writes its -wal file beside it), and the
     path is a file or nothing yet. Whether the file is a database is for opening it to tell."""

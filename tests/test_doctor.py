@@ -76,6 +76,10 @@ async def test_everything_up_passes_every_check(fakes: Fakes) -> None:
     assert "@" in _line(out, "Telegram") and "getMe" in fakes.telegram.calls
     assert ("GET", "/api/v10/users/@me") in fakes.discord.requests
     assert out.rstrip().endswith("all checks passed")
+    # A fresh machine is left as it was: the storage is test-written, not created.
+    project = fakes.project
+    assert f"database will be created at {project.database} on the first build" in _line(out, "storage")
+    assert not (project.root / "data").exists() and not (project.root / "archive").exists()
     assert "WARNING" not in err  # no library's start-up noise among the checks
     assert fakes.llm.models_listed == 1 and fakes.llm.received == 0  # no text paid for
     for secret in (fakes.telegram.token, fakes.discord.token, "sk-test-secret-key"):

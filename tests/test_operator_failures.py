@@ -430,6 +430,7 @@ def test_an_unreachable_platform_names_the_url_it_tried(platform, config, messag
     _no_traceback(result)
     assert "SECRET" not in result.stderr + result.stdout  # the URL tried, never with its token
     assert leaks == []
+    assert not (project.root / "data").exists()  # checked before the database is created
 
 
 def test_a_refused_telegram_token_and_doctor_close_their_connections(make_project):
@@ -839,3 +840,35 @@ def test_a_key_that_may_not_list_models_still_builds(seed_arxiv, fake_llm, make_
     assert result.returncode == 0, result.stderr
     assert llm.models_listed == 1 and llm.received == 8
     assert project.post(DAY).read_bytes() == SEED_POST.read_bytes()
+
+
+def _files(root) -> list[str]:
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*"))
+
+
+@pytest.mark.parametrize("command", [("push", "--date", DAY), ("run",)], ids=["push", "run"])
+def test_a_refused_token_on_a_fresh_machine_leaves_nothing_on_disk(command, make_project):
+    """The token is checked before the database, its folder or the archive folder is created: a user's
+    mistake leaves the directory as it was, whichever platform refuses."""
+    telegram = FakeTelegram(token="555555:the-right-SECRET")
+    with BackgroundServer(telegram.app()) as server, _fake_discord() as discord:
+        telegram.use_port(server.port)
+        project = make_project(
+            "http://127.0.0.1:9",
+            extra=f'[telegram]\napi_base_url = "{telegram.base_url}"\n'
+            f'[discord]\napi_base_url = "{discord.api_base_url}"\ngateway_url = "{discord.gateway_url}"\n',
+        )
+        before = _files(project.root)
+        project.env.update(TELEGRAM_BOT_TOKEN="555555:a-wrong-SECRET", DISCORD_BOT_TOKEN=discord.token)
+        telegram_refused = project.run(*command)
+        project.env.update(TELEGRAM_BOT_TOKEN=telegram.token, DISCORD_BOT_TOKEN="dc-wrong-SECRET")
+        discord_refused = project.run(*command)
+
+    assert telegram_refused.returncode == 2, telegram_refused.stderr
+    assert "Telegram refused TELEGRAM_BOT_TOKEN" in telegram_refused.stderr.strip().splitlines()[-1]
+    assert discord_refused.returncode == 2, discord_refused.stderr
+    assert "Discord refused the bot token" in discord_refused.stderr.strip().splitlines()[-1]
+    for result in (telegram_refused, discord_refused):
+        _no_traceback(result)
+        assert "SECRET" not in result.stderr
+    assert _files(project.root) == before  # no data/, no database, no archive/
