@@ -210,6 +210,8 @@ async def _build(settings: Settings, args: argparse.Namespace) -> int:
 
     day = _day(args.date, settings)
     categories = parse_categories_flag(args.categories) if args.categories is not None else None
+    # An unusable archive_dir is refused before the database is created: a fresh machine stays clean.
+    check_can_create(settings.archive_dir, "archive_dir", "[storage] archive_dir")
     service = make_service(settings)  # opens the database: a bad path stops here, before any request
     try:
         report = await service.build(

@@ -89,21 +89,21 @@ def _check_storage(settings: Settings) -> Check:
     try:
         if database.exists():
             Store.open(database).close()
-            found = [f"database {database}"]
+            found = [f"database {database}: writable"]
         else:
             check_new_database_path(database)
-            found = [f"database will be created at {database} on the first build"]
+            found = [f"database will be created at {database} on the first build (its folder is writable)"]
         if archive.exists():
             check_archive_dir(archive)
-            found.append(f"archive {archive}")
+            found.append(f"archive {archive}: writable")
         else:
             check_can_create(archive, "archive_dir", "[storage] archive_dir")
-            found.append(f"archive will be created at {archive} on the first build")
+            found.append(f"archive will be created at {archive} on the first build (its folder is writable)")
     except StorageError as err:
         # Its message is "<path and problem>; <what to change>": the two halves of a check's line.
         problem, _, fix = str(err).rpartition("; ")
         return Check("storage", False, problem or fix, fix if problem else "check [storage] in the config")
-    return Check("storage", True, ", ".join(found) + ": writable")
+    return Check("storage", True, "; ".join(found))
 
 
 def _check_arxiv(settings: Settings) -> Check:

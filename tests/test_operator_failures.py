@@ -311,6 +311,7 @@ def test_an_archive_dir_that_is_a_file(seed_arxiv, fake_llm, make_project, cli):
         "is a file, not a folder",
         "[storage] archive_dir",
     )
+    assert not project.database.parent.exists()  # refused before the database was created
 
 
 def test_doctor_and_search_name_a_database_path_that_is_a_folder(make_project, cli):
