@@ -162,7 +162,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _day(value: str | None, settings: Settings) -> date:
-    day = parse_date(value) if value else settings.digest.today()
+    day = parse_date(value) if value is not None else settings.digest.today()  # --date "" is refused
     check_buildable(settings, day)  # before anything is opened or written
     return day
 
@@ -322,7 +322,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         settings = load_settings(args.config, os.environ)
-        if getattr(args, "date", None):
+        if getattr(args, "date", None) is not None:
             parse_date(args.date)  # refuse a bad date before touching anything
     except ConfigError as err:
         # Not loaded, so not registered yet: the keys in the environment are masked by value.

@@ -35,7 +35,7 @@ def test_bad_config_is_refused(name, seed_arxiv, make_project):
     _assert_refused(project, project.run("build", "--date", "2026-02-18"), message)
 
 
-@pytest.mark.parametrize("value", ["2026-02-30", "18/02/2026", "2026-2-18", "tomorrow"])
+@pytest.mark.parametrize("value", ["2026-02-30", "18/02/2026", "2026-2-18", "tomorrow", ""])
 def test_bad_date_is_refused(value, seed_arxiv, make_project):
     arxiv, server = seed_arxiv
     project = make_project(server.url)
