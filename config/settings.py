@@ -309,6 +309,9 @@ def _merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
     return merged
 
 
+_PRINTABLE_ASCII = re.compile(r"[!-~]+")
+
+
 def _secrets(env: Mapping[str, str]) -> Secrets:
     def get(name: str) -> str | None:
         value = env.get(name, "").strip()
@@ -316,6 +319,14 @@ def _secrets(env: Mapping[str, str]) -> Secrets:
 
     def secret(name: str) -> SecretStr | None:
         value = get(name)
+        # No key or token holds a space, a line break or a non-ASCII character: one that does was
+        # pasted with something else (two lines of a file, a quote mark). HTTP clients refuse such a
+        # header or URL with an error that reads like a network failure, so it is refused here, by
+        # name and without its value.
+        if value and not _PRINTABLE_ASCII.fullmatch(value):
+            raise ConfigError(
+                f"{name} holds a space, a line break or a non-ASCII character: copy the value again, alone"
+            )
         return SecretStr(value) if value else None
 
     base_url = get("OPENAI_BASE_URL")

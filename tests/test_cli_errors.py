@@ -82,3 +82,18 @@ def test_help_lists_every_command(seed_arxiv, make_project):
     out = project.run("--help").stdout
     for command in ("build", "push", "run"):
         assert command in out
+
+
+@pytest.mark.parametrize("token", ["555555:abc\ndef", "555555:abc def", "555555:abcé"])
+@pytest.mark.parametrize("variable", ["TELEGRAM_BOT_TOKEN", "DISCORD_BOT_TOKEN", "OPENAI_API_KEY"])
+def test_a_secret_pasted_with_something_else_is_refused_by_name(
+    variable, token, seed_arxiv, make_project, cli
+):
+    """A line break or space inside a token is a paste gone wrong, not a network failure (exit 1), which
+    is what the HTTP clients' own error would make of it. The value itself is never shown."""
+    _, server = seed_arxiv
+    project = make_project(server.url)
+    project.env[variable] = token
+    result = cli(project, "push", "--date", "2026-02-18")
+    _assert_refused(project, result, f"{variable} holds a space, a line break or a non-ASCII character")
+    assert "abc" not in result.stderr
