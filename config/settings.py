@@ -15,7 +15,15 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 CONFIG_ENV = "ARXIV_DIGEST_CONFIG"
 _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
@@ -179,7 +187,7 @@ OPENAI_HOST = "api.openai.com"
 
 
 class LLMSettings(_Section):
-    model: str
+    model: str = Field(min_length=1)
     base_url: str | None = None  # OPENAI_BASE_URL in the environment wins over this
     concurrency: int = Field(ge=1, le=256)
     timeout_seconds: float = Field(gt=0)
@@ -227,6 +235,16 @@ class LimitsSettings(_Section):
 class StorageSettings(_Section):
     database: str
     archive_dir: str
+
+    @field_validator("database", "archive_dir")
+    @classmethod
+    def _not_empty(cls, value: str, info: ValidationInfo) -> str:
+        # "" would resolve to the folder the command runs in: posts (or an error) land where no one
+        # meant them to.
+        if not value.strip():
+            example = "data/digest.db" if info.field_name == "database" else "archive/_posts"
+            raise ValueError(f"is empty: give a path, e.g. {example}")
+        return value
 
 
 class TelegramSettings(_Section):

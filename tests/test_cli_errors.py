@@ -14,6 +14,9 @@ BAD_CONFIGS = {
     "type": ("[llm]\nconcurrency = 0\n", "llm.concurrency"),
     "secret": ('[secrets]\ntelegram_bot_token = "123:abc"\n', "secrets never go in the config file"),
     "table": ('digest = "cs.SD"\n', "config key 'digest' must be a table"),
+    "empty archive": ('[storage]\narchive_dir = ""\n', "storage.archive_dir: is empty: give a path"),
+    "empty database": ('[storage]\ndatabase = " "\n', "storage.database: is empty: give a path"),
+    "empty model": ('[llm]\nmodel = ""\n', "llm.model"),
 }
 
 
