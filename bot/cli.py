@@ -25,7 +25,7 @@ from config.settings import (
 from digest.arxiv_source import SourceError
 from digest.ports import PlatformUnreachable
 from digest.service import BuildReport, check_buildable
-from digest.storage import StorageError, check_can_create, check_new_database_path
+from digest.storage import DATABASE_KEY, StorageError, check_can_create, check_new_database_path, path_exists
 from digest.summarize import LLMUnusable
 
 log = logging.getLogger("arxiv_digest")
@@ -240,7 +240,7 @@ async def _check_before_creating(settings: Settings, only: str | None = None) ->
     platforms are checked as each one starts, and a second login would only cost time."""
     from bot.run import check_platforms
 
-    if settings.database_path.exists():
+    if path_exists(settings.database_path, "database", DATABASE_KEY):
         return
     check_new_database_path(settings.database_path)
     await check_platforms(settings, only)

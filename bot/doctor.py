@@ -18,7 +18,14 @@ import requests
 
 from config.settings import Settings
 from digest.redaction import redact
-from digest.storage import StorageError, check_archive_dir, check_can_create, check_new_database_path
+from digest.storage import (
+    DATABASE_KEY,
+    StorageError,
+    check_archive_dir,
+    check_can_create,
+    check_new_database_path,
+    path_exists,
+)
 from digest.store import Store
 from digest.summarize import LLMRefused, classify_failure, provider_message
 
@@ -87,13 +94,13 @@ def _check_storage(settings: Settings) -> Check:
     # opened, and so migrated: what the next build would do first.
     database, archive = settings.database_path, settings.archive_dir
     try:
-        if database.exists():
+        if path_exists(database, "database", DATABASE_KEY):
             Store.open(database).close()
             found = [f"database {database}: writable"]
         else:
             check_new_database_path(database)
             found = [f"database will be created at {database} on the first build (its folder is writable)"]
-        if archive.exists():
+        if path_exists(archive, "archive_dir", "[storage] archive_dir"):
             check_archive_dir(archive)
             found.append(f"archive {archive}: writable")
         else:

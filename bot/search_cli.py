@@ -6,6 +6,7 @@ import argparse
 
 from config.settings import ConfigError, Settings
 from digest.search import DEFAULT_LIMIT, BadQuery, search, to_fts_query
+from digest.storage import DATABASE_KEY, path_exists
 
 
 def add_parser(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -33,7 +34,9 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
         raise ConfigError(f"search: {err}") from None
     if not 1 <= args.limit <= 50:
         raise ConfigError("search: --limit must be between 1 and 50")
-    if not settings.database_path.exists():  # searching must not create an empty database
+    if not path_exists(
+        settings.database_path, "database", DATABASE_KEY
+    ):  # searching must not create an empty database
         print(f"no paper matches {query!r} (no database at {settings.database_path} yet: run a build)")
         return 0
     store = Store.open(settings.database_path)

@@ -12,11 +12,56 @@ from __future__ import annotations
 import errno
 import os
 import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import wraps
 from pathlib import Path
+from typing import ParamSpec, TypeVar
 
 
 class StorageError(RuntimeError):
     """The database or the archive folder cannot be used. The message is fit for a user to act on."""
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+DATABASE_KEY = "[storage] database"
+
+
+@contextmanager
+def _unreachable_as_storage_error(path: Path, what: str, key: str) -> Iterator[None]:
+    """A folder on the way this user may not enter makes exists()/is_dir() raise PermissionError: that
+    is a path to change, not a crash."""
+    try:
+        yield
+    except StorageError:
+        raise
+    except OSError as err:
+        raise StorageError(
+            f"{what} {path}: cannot be reached ({_reason(err)}); give this user access to its folders, "
+            f"or set {key} to a path it may write"
+        ) from None
+
+
+def _checked(what: str, key: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    def wrap(check: Callable[P, R]) -> Callable[P, R]:
+        @wraps(check)
+        def run(*args: P.args, **kwargs: P.kwargs) -> R:
+            path = args[0]
+            assert isinstance(path, Path)
+            with _unreachable_as_storage_error(path, what, key):
+                return check(*args, **kwargs)
+
+        return run
+
+    return wrap
+
+
+def path_exists(path: Path, what: str, key: str) -> bool:
+    """Path.exists(), a StorageError naming the path when a folder on the way may not be entered."""
+    with _unreachable_as_storage_error(path, what, key):
+        return path.exists()
 
 
 def _ensure_dir(path: Path, what: str, key: str) -> None:
@@ -46,6 +91,7 @@ def _fix(key: str) -> str:
     return f"give this user write access to it, or set {key} to a path it may write"
 
 
+@_checked("archive_dir", "[storage] archive_dir")
 def check_archive_dir(path: Path) -> None:
     """The folder the Jekyll posts go to: created if missing, a folder, writable."""
     _ensure_dir(path, "archive_dir", "[storage] archive_dir")
@@ -56,17 +102,22 @@ def check_can_create(path: Path, what: str, key: str) -> None:
     """The folder `path` is usable or could be created, without creating anything: a check (doctor, a
     command about to fail on a refused token) must leave a fresh machine as it found it. The nearest
     existing folder is test-written with a temporary file, removed at once."""
-    existing = next(p for p in [path, *path.parents] if p.exists() or p == p.parent)
-    if not existing.is_dir():
-        raise StorageError(f"{what} {path}: {existing} is a file, not a folder; set {key} to a folder path")
-    _check_writable_dir(existing, what if existing == path else f"{what} {path}: folder", key)
+    with _unreachable_as_storage_error(path, what, key):
+        existing = next(p for p in [path, *path.parents] if p.exists() or p == p.parent)
+        if not existing.is_dir():
+            raise StorageError(
+                f"{what} {path}: {existing} is a file, not a folder; set {key} to a folder path"
+            )
+        _check_writable_dir(existing, what if existing == path else f"{what} {path}: folder", key)
 
 
+@_checked("database", DATABASE_KEY)
 def check_new_database_path(path: Path) -> None:
     """A database that does not exist yet could be created at `path`; nothing is created."""
-    check_can_create(path.parent, "database folder", "[storage] database")
+    check_can_create(path.parent, "database folder", DATABASE_KEY)
 
 
+@_checked("database", DATABASE_KEY)
 def check_database_path(path: Path) -> None:
     """The SQLite file's folder exists and is writable (SQLite writes its -wal file beside it), and the
     path is a file or nothing yet. Whether the file is a database is for opening it to tell."""

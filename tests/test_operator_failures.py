@@ -873,3 +873,19 @@ def test_a_refused_token_on_a_fresh_machine_leaves_nothing_on_disk(command, make
         _no_traceback(result)
         assert "SECRET" not in result.stderr
     assert _files(project.root) == before  # no data/, no database, no archive/
+
+
+# A file name longer than the file system allows makes even exists() fail (ENAMETOOLONG), as a folder
+# this user may not enter does (EACCES, which root, running the tests, never meets).
+@pytest.mark.parametrize("command", [("build", "--date", DAY), ("search", "codec"), ("doctor",), ("run",)])
+def test_a_storage_path_that_cannot_be_looked_at_is_refused(command, make_project, cli):
+    database = "x" * 300 + "/digest.db"
+    project = make_project("http://127.0.0.1:9", extra=f'[storage]\ndatabase = "{database}"\n')
+
+    result = cli(project, *command)
+
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert f"{database}: cannot be reached (File name too long)" in result.stdout + result.stderr
+    assert "set [storage] database" in result.stdout + result.stderr
+    _no_traceback(result)
+    assert not (project.root / "data").exists() and not (project.root / "archive").exists()
