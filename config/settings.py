@@ -110,13 +110,20 @@ def check_id_template(value: str) -> str:
     return value
 
 
+ARXIV_FIRST_DAY = date(1991, 8, 14)  # arXiv's first paper: no digest of a day before it
+
+
 def parse_date(value: str) -> date:
     try:
-        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value, re.ASCII):
             raise ValueError
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         raise ConfigError(f"bad date {value!r}: use YYYY-MM-DD, e.g. 2026-02-18") from None
+    if day < ARXIV_FIRST_DAY:
+        # Not only empty: a window a day before 0001-01-01 overflows the date type.
+        raise ConfigError(f"{day} is before arXiv began ({ARXIV_FIRST_DAY}): there is no digest of that day")
+    return day
 
 
 class _Section(BaseModel):

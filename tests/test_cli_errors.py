@@ -54,6 +54,16 @@ def test_a_future_date_is_refused(seed_arxiv, make_project):
     assert arxiv.requests == []
 
 
+@pytest.mark.parametrize("command", ["build", "push"])
+def test_a_date_before_arxiv_is_refused(command, seed_arxiv, make_project, cli):
+    arxiv, server = seed_arxiv
+    project = make_project(server.url)
+    project.env["TELEGRAM_BOT_TOKEN"] = "555555:SECRET"
+    result = cli(project, command, "--date", "0001-01-01")
+    _assert_refused(project, result, "0001-01-01 is before arXiv began (1991-08-14)")
+    assert arxiv.requests == []
+
+
 def test_unknown_category_flag_is_refused(seed_arxiv, make_project):
     arxiv, server = seed_arxiv
     project = make_project(server.url)
