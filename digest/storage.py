@@ -68,7 +68,7 @@ def _ensure_dir(path: Path, what: str, key: str) -> None:
     """Create `path` (and its parents) if missing; refuse it when it, or a parent, is not a folder."""
     for parent in [path, *path.parents]:
         if parent.exists() and not parent.is_dir():
-            raise StorageError(f"{what} {path}: {parent} is a file, not a folder; set {key} to a folder path")
+            raise StorageError(f"{what} {path}: {parent} is a file, not a folder; {_set_path(key)}")
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as err:
@@ -85,6 +85,12 @@ def _check_writable_dir(path: Path, what: str, key: str) -> None:
 
 def _reason(err: OSError) -> str:
     return err.strerror or os.strerror(err.errno or errno.EIO)
+
+
+def _set_path(key: str) -> str:
+    # The database key names a file (in folders), the archive's a folder.
+    what = "a file path such as data/digest.db" if key == DATABASE_KEY else "a folder path"
+    return f"set {key} to {what}"
 
 
 def _fix(key: str) -> str:
@@ -105,9 +111,7 @@ def check_can_create(path: Path, what: str, key: str) -> None:
     with _unreachable_as_storage_error(path, what, key):
         existing = next(p for p in [path, *path.parents] if p.exists() or p == p.parent)
         if not existing.is_dir():
-            raise StorageError(
-                f"{what} {path}: {existing} is a file, not a folder; set {key} to a folder path"
-            )
+            raise StorageError(f"{what} {path}: {existing} is a file, not a folder; {_set_path(key)}")
         _check_writable_dir(existing, what if existing == path else f"{what} {path}: folder", key)
 
 

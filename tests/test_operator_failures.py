@@ -293,7 +293,13 @@ def test_a_database_under_a_file(seed_arxiv, fake_llm, make_project, cli):
 
     result = cli(project, "build", "--date", DAY)
 
-    _refused_before_spending(result, arxiv, llm, f"{project.database.parent} is a file, not a folder")
+    _refused_before_spending(
+        result,
+        arxiv,
+        llm,
+        f"{project.database.parent} is a file, not a folder",
+        "set [storage] database to a file path such as data/digest.db",  # not "to a folder path"
+    )
 
 
 def test_an_archive_dir_that_is_a_file(seed_arxiv, fake_llm, make_project, cli):
