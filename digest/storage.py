@@ -12,19 +12,14 @@ from __future__ import annotations
 import errno
 import os
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import wraps
 from pathlib import Path
-from typing import ParamSpec, TypeVar
 
 
 class StorageError(RuntimeError):
     """The database or the archive folder cannot be used. The message is fit for a user to act on."""
 
-
-P = ParamSpec("P")
-R = TypeVar("R")
 
 DATABASE_KEY = "[storage] database"
 
@@ -42,20 +37,6 @@ def _unreachable_as_storage_error(path: Path, what: str, key: str) -> Iterator[N
             f"{what} {path}: cannot be reached ({_reason(err)}); give this user access to its folders, "
             f"or set {key} to a path it may write"
         ) from None
-
-
-def _checked(what: str, key: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
-    def wrap(check: Callable[P, R]) -> Callable[P, R]:
-        @wraps(check)
-        def run(*args: P.args, **kwargs: P.kwargs) -> R:
-            path = args[0]
-            assert isinstance(path, Path)
-            with _unreachable_as_storage_error(path, what, key):
-                return check(*args, **kwargs)
-
-        return run
-
-    return wrap
 
 
 def path_exists(path: Path, what: str, key: str) -> bool:
@@ -97,11 +78,12 @@ def _fix(key: str) -> str:
     return f"give this user write access to it, or set {key} to a path it may write"
 
 
-@_checked("archive_dir", "[storage] archive_dir")
 def check_archive_dir(path: Path) -> None:
     """The folder the Jekyll posts go to: created if missing, a folder, writable."""
-    _ensure_dir(path, "archive_dir", "[storage] archive_dir")
-    _check_writable_dir(path, "archive_dir", "[storage] archive_dir")
+    key = "[storage] archive_dir"
+    with _unreachable_as_storage_error(path, "archive_dir", key):
+        _ensure_dir(path, "archive_dir", key)
+        _check_writable_dir(path, "archive_dir", key)
 
 
 def check_can_create(path: Path, what: str, key: str) -> None:
@@ -115,26 +97,25 @@ def check_can_create(path: Path, what: str, key: str) -> None:
         _check_writable_dir(existing, what if existing == path else f"{what} {path}: folder", key)
 
 
-@_checked("database", DATABASE_KEY)
 def check_new_database_path(path: Path) -> None:
     """A database that does not exist yet could be created at `path`; nothing is created."""
     check_can_create(path.parent, "database folder", DATABASE_KEY)
 
 
-@_checked("database", DATABASE_KEY)
 def check_database_path(path: Path) -> None:
     """The SQLite file's folder exists and is writable (SQLite writes its -wal file beside it), and the
     path is a file or nothing yet. Whether the file is a database is for opening it to tell."""
-    key = "[storage] database"
-    if path.is_dir():
-        raise StorageError(
-            f"database {path} is a folder, not a file; set {key} to a file path such as data/digest.db"
-        )
-    _ensure_dir(path.parent, "database folder", key)
-    _check_writable_dir(path.parent, "database folder", key)
-    if path.exists():
-        try:
-            with open(path, "r+b"):
-                pass
-        except OSError as err:
-            raise StorageError(f"database {path} is not writable ({_reason(err)}); {_fix(key)}") from None
+    key = DATABASE_KEY
+    with _unreachable_as_storage_error(path, "database", key):
+        if path.is_dir():
+            raise StorageError(
+                f"database {path} is a folder, not a file; set {key} to a file path such as data/digest.db"
+            )
+        _ensure_dir(path.parent, "database folder", key)
+        _check_writable_dir(path.parent, "database folder", key)
+        if path.exists():
+            try:
+                with open(path, "r+b"):
+                    pass
+            except OSError as err:
+                raise StorageError(f"database {path} is not writable ({_reason(err)}); {_fix(key)}") from None
