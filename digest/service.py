@@ -583,7 +583,7 @@ class DigestService:
                 item.summary is None for d in report.digests if d.key in archived for item in d.items
             )
             if checked and summarizer is not None:
-                summarizer.unusable = None
+                summarizer.reset()
                 if self.embedder is not None:
                     self.embedder.forget_key_refusal()
                 with contextlib.suppress(LLMUnusable):  # kept in summarizer.unusable for the summaries
@@ -798,7 +798,7 @@ class DigestService:
             return
         if not checked:
             # A new build asks afresh: in `run`, a server that was down at the last build may be back.
-            summarizer.unusable = None
+            summarizer.reset()
             await summarizer.preflight()  # a wrong key or a dead server: found before any full text
         elif summarizer.unusable is not None:  # as the build's own preflight found it
             raise summarizer.unusable
@@ -866,7 +866,9 @@ class DigestService:
                             progress.advance()
                             continue
                     source_text, kind = None, "abstract"
-                    if fetcher is not None and not over_budget():
+                    # The LLM is not answering (the breaker tripped): this paper is not sent, so
+                    # its full text is not worth arXiv's pause between requests.
+                    if fetcher is not None and not over_budget() and not summarizer.not_answering:
                         fulltext = (
                             FullText("abstract", (("Abstract", paper.abstract),))
                             if fulltext_down()
@@ -936,6 +938,10 @@ class DigestService:
                 report.completion_tokens += unusable.completion_tokens
                 raise unusable
             raise problems[0]
+        if summarizer.not_answering:
+            # What a push does right after (run's daily job) does not wait the LLM out again for every
+            # chat: its cards go out with their abstracts, for LAZY_RETRY_SECONDS.
+            self._lazy_unusable = (time.monotonic(), summarizer.not_answering_error())
         if fulltext_down():
             log.warning(
                 "arXiv full texts kept failing: the remaining papers' breakdowns used their abstracts"
