@@ -45,7 +45,7 @@ from digest.ranking import ChatDigest, keep_order, rank_for_chat
 from digest.readiness import BuildProgress
 from digest.storage import StorageError, check_archive_dir
 from digest.store import Store, Subscription
-from digest.summarize import LLMKeyRefused, LLMRefused, LLMUnusable, Summarizer
+from digest.summarize import LLMKeyRefused, LLMNotAnswering, LLMRefused, LLMUnusable, Summarizer
 from digest.window import late_since, select_papers, window_for
 
 log = logging.getLogger(__name__)
@@ -346,12 +346,14 @@ class DigestService:
         vectors, liked, disliked = await self._taste_vectors(digest, interests)
         return rank_for_chat(digest, interests, self.max_cards(platform, chat_id), vectors, liked, disliked)
 
-    def _key_refused_lately(self) -> bool:
-        """A summary request (a build's or a reader's) had the key refused within LAZY_RETRY_SECONDS."""
+    def _embeddings_pointless_lately(self) -> bool:
+        """A summary request (a build's or a reader's) had the key refused within LAZY_RETRY_SECONDS, or
+        the server kept not answering (the breaker tripped): /embeddings, on the same server, would
+        refuse or time out too, and the ranking does without it either way."""
         lazy = self._lazy_unusable
         return (
             lazy is not None
-            and isinstance(lazy[1], LLMKeyRefused)
+            and isinstance(lazy[1], LLMKeyRefused | LLMNotAnswering)
             and time.monotonic() - lazy[0] < LAZY_RETRY_SECONDS
         )
 
@@ -361,7 +363,7 @@ class DigestService:
         if (
             self.embedder is None
             or self._llm_unusable
-            or self._key_refused_lately()
+            or self._embeddings_pointless_lately()
             or not (interests.liked or interests.disliked)
         ):
             return {}, [], []  # (the LLM server down or refusing the key now: not asked for embeddings)
@@ -589,6 +591,10 @@ class DigestService:
                 with contextlib.suppress(LLMUnusable):  # kept in summarizer.unusable for the summaries
                     await summarizer.preflight()
                 self._llm_unusable = summarizer.unusable  # the build ranks without embeddings then
+                if self._llm_unusable is None and summarizer.failures_in_a_row:
+                    # The model list timed out (a hanging server): the embeddings would wait it out
+                    # again, for nothing; the summaries go on, under the breaker.
+                    self._llm_unusable = summarizer.not_answering_error()
             for digest in report.digests:
                 await self.warm_embeddings(digest, quiet_key_refusal=checked)
             if checked and summarizer is not None and self.embedder is not None:
