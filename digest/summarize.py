@@ -83,11 +83,12 @@ class LLMNotAnswering(LLMUnusable):
     the spot, the next chats go out with their abstracts at once rather than each waiting it out."""
 
 
-# The circuit breaker: after this many papers in a row failed at the transport (a timeout, no
-# connection, a 5xx after the client's retries), with no answer in between, the rest of the build is not
-# sent to the LLM. A whole wave of `concurrency` requests in flight can fail together on one blip (a
-# server restart), so it takes two waves; and at least 8, so that a low concurrency does not give up
-# after a few unlucky papers. A hanging server then costs about two rounds of timeouts, not one per paper.
+# The circuit breaker: after this many papers in a row failed at the transport (a timeout, or a 5xx
+# after the client's retries; a refused connection is LLMUnreachable at once), with no answer in between,
+# the rest of the build is not sent to the LLM: recorded as failed, for the next build to ask. A whole
+# wave of `concurrency` requests in flight can fail together on one blip (a server restart), so it takes
+# two waves; and at least 8, so that a low concurrency does not give up after a few unlucky papers. A
+# hanging server then costs about two rounds of timeouts, not one per paper.
 MIN_FAILURES_TO_GIVE_UP = 8
 
 
