@@ -90,6 +90,7 @@ class LLMNotAnswering(LLMUnusable):
 # two waves; and at least 8, so that a low concurrency does not give up after a few unlucky papers. A
 # hanging server then costs about two rounds of timeouts, not one per paper.
 MIN_FAILURES_TO_GIVE_UP = 8
+PREFLIGHT_TIMEOUT_SECONDS = 30.0
 
 
 def failures_to_give_up(concurrency: int) -> int:
@@ -313,6 +314,7 @@ class Summarizer:
         # Transport failures since the last answer (see failures_to_give_up), and the last one's reason.
         self.failures_in_a_row = 0
         self._last_failure = ""
+        self._in_flight: set[asyncio.Future[SummaryRecord]] = set()  # requests of summarize(), running
         digest = hashlib.sha256(
             (PROMPT_REVISION + self.instructions + json.dumps(RESPONSE_FORMAT, sort_keys=True)).encode()
         ).hexdigest()
@@ -348,16 +350,25 @@ class Summarizer:
                 "and the next build retries them",
                 self.not_answering_error(),
             )
+            # The requests still waiting would most likely wait out their timeouts (and the client's
+            # retries) for nothing, and the build with them: they are given up too.
+            for request in self._in_flight:
+                if request is not asyncio.current_task():
+                    request.cancel()
 
-    def _not_sent(self, paper: Paper) -> SummaryRecord:
-        """A paper the tripped breaker kept from the LLM: failed, as when the LLM is down, so that the
-        next build asks for it (no warning per paper: the breaker said it once)."""
+    def _not_sent(self, paper: Paper, usage: _Usage | None = None, what: str = "not sent") -> SummaryRecord:
+        """A paper the tripped breaker kept from the LLM (or whose request it gave up): failed, as when
+        the LLM is down, so that the next build asks for it (no warning per paper: the breaker said it
+        once)."""
+        usage = usage or _Usage()
         return SummaryRecord(
             paper_id=paper.versioned_id,
             status="failed",
             summary=None,
-            error=f"not sent: {self.failures_in_a_row} LLM requests in a row failed ({self._last_failure})",
-            calls=0,
+            error=f"{what}: {self.failures_in_a_row} LLM requests in a row failed ({self._last_failure})",
+            prompt_tokens=usage.prompt_tokens,
+            completion_tokens=usage.completion_tokens,
+            calls=usage.calls,
         )
 
     async def summarize(
@@ -372,18 +383,34 @@ class Summarizer:
             if self.not_answering:
                 return self._not_sent(paper)
             usage = _Usage()
-            answering = _answering.set(usage)  # for count_answer, in this task's context
+            answering = _answering.set(usage)  # for count_answer, in the request's context (copied)
             try:
-                return await self._summarize(paper, source_text, source_kind, usage)
+                request = asyncio.ensure_future(self._summarize(paper, source_text, source_kind, usage))
             finally:
                 _answering.reset(answering)
+            self._in_flight.add(request)
+            try:
+                return await request
+            except asyncio.CancelledError:
+                task = asyncio.current_task()
+                if request.cancelled() and self.not_answering and not (task and task.cancelling()):
+                    return self._not_sent(paper, usage, "given up")  # cut short by the breaker
+                raise  # the build itself was cancelled
+            finally:
+                self._in_flight.discard(request)
 
     async def preflight(self) -> None:
         """Before any full text is fetched: a free request (the model list) that a wrong key or an
         unreachable server fails at once. Raises LLMUnusable then; anything else (a server without a
         model list, a timeout) is left for the real requests to meet."""
+        # A hanging server would hold the build here for timeout_seconds x (retries + 1) before the
+        # first paper: the model list, a small reply, gets at most PREFLIGHT_TIMEOUT_SECONDS a try.
+        timeout = self.client.timeout
+        client = self.client
+        if isinstance(timeout, int | float) and timeout > PREFLIGHT_TIMEOUT_SECONDS:
+            client = self.client.with_options(timeout=PREFLIGHT_TIMEOUT_SECONDS)
         try:
-            await self.client.models.list()
+            await client.models.list()
         except (openai.AuthenticationError, openai.APIConnectionError) as err:
             unusable = self.note_failure(err)
             if unusable is not None:

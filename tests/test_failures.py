@@ -205,8 +205,9 @@ def test_a_hanging_llm_stops_being_asked_after_a_few_papers_and_the_next_build_a
     assert result.returncode == 3, result.stderr
     assert "40 papers have no summary yet" in result.stderr
     assert "failed 8 requests in a row" in result.stderr
-    # 8 timed out; the workers that picked up a paper before the 8th failure was counted sent theirs
-    assert 8 <= len(llm.requests) <= 8 + 3
+    # the workers that picked up a paper before the 8th failure was counted sent theirs
+    assert 7 <= len(llm.requests) <= 7 + 3
+    assert result.stdout.count("\n") < 40  # no line per paper
     assert llm.models_listed == 1  # the preflight, which timed out too (and counted)
     post = project.post("2026-02-18").read_text(encoding="utf-8")
     assert post.count("\n## ") == 40 and "<details>" not in post  # every paper, with its abstract
@@ -214,10 +215,14 @@ def test_a_hanging_llm_stops_being_asked_after_a_few_papers_and_the_next_build_a
     errors = [e for (e,) in db.execute("select error from summaries where status = 'failed'")]
     db.close()
     assert len(errors) == 40
-    assert sum(e == "LLM request timed out" for e in errors) == len(llm.requests)
+    # the model list and 7 papers timed out: the 8th timeout tripped the breaker, the requests still
+    # waiting were given up, and no more were sent
+    assert sum(e == "LLM request timed out" for e in errors) == 7
+    given_up = [e for e in errors if e.startswith("given up: ")]
     not_sent = [e for e in errors if e.startswith("not sent: ")]
-    assert len(not_sent) == 40 - len(llm.requests)
-    assert all("LLM requests in a row failed (LLM request timed out)" in e for e in not_sent)
+    # (a request given up may not have reached the server yet)
+    assert len(llm.requests) - 7 <= len(given_up) <= 3 and len(given_up) + len(not_sent) == 33
+    assert all("LLM requests in a row failed (LLM request timed out)" in e for e in given_up + not_sent)
 
     llm.hang = False  # the LLM is back
     llm.requests.clear()
