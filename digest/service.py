@@ -891,8 +891,10 @@ class DigestService:
             for _ in range(workers):
                 await queue.put(None)
 
+        breaker_noted = False
+
         async def summarize_papers(held: LeaseSet) -> None:
-            nonlocal spent
+            nonlocal spent, breaker_noted
             while (item := await queue.get()) is not None:
                 paper, source_text, kind = item
                 if problems or summarizer.unusable is not None:
@@ -900,6 +902,10 @@ class DigestService:
                     continue  # the build has failed: drain the queue without paying for more
                 try:
                     record = await summarizer.summarize(paper, source_text, kind)
+                    if summarizer.not_answering and not breaker_noted:
+                        # From now on a reader's tap (which would reset the breaker) waits for nothing.
+                        breaker_noted = True
+                        self._lazy_unusable = (time.monotonic(), summarizer.not_answering_error())
                     spent += record.prompt_tokens + record.completion_tokens
                     # Stored as each finishes: a crash loses at most the papers in flight.
                     self.store.save_summary(
