@@ -45,7 +45,7 @@ from digest.ranking import ChatDigest, keep_order, rank_for_chat
 from digest.readiness import BuildProgress
 from digest.storage import StorageError, check_archive_dir
 from digest.store import Store, Subscription
-from digest.summarize import LLMKeyRefused, LLMRefused, LLMUnusable, Summarizer
+from digest.summarize import LLMKeyRefused, LLMNotAnswering, LLMRefused, LLMUnusable, Summarizer
 from digest.window import late_since, select_papers, window_for
 
 log = logging.getLogger(__name__)
@@ -346,12 +346,14 @@ class DigestService:
         vectors, liked, disliked = await self._taste_vectors(digest, interests)
         return rank_for_chat(digest, interests, self.max_cards(platform, chat_id), vectors, liked, disliked)
 
-    def _key_refused_lately(self) -> bool:
-        """A summary request (a build's or a reader's) had the key refused within LAZY_RETRY_SECONDS."""
+    def _embeddings_pointless_lately(self) -> bool:
+        """A summary request (a build's or a reader's) had the key refused within LAZY_RETRY_SECONDS, or
+        the server kept not answering (the breaker tripped): /embeddings, on the same server, would
+        refuse or time out too, and the ranking does without it either way."""
         lazy = self._lazy_unusable
         return (
             lazy is not None
-            and isinstance(lazy[1], LLMKeyRefused)
+            and isinstance(lazy[1], LLMKeyRefused | LLMNotAnswering)
             and time.monotonic() - lazy[0] < LAZY_RETRY_SECONDS
         )
 
@@ -361,7 +363,7 @@ class DigestService:
         if (
             self.embedder is None
             or self._llm_unusable
-            or self._key_refused_lately()
+            or self._embeddings_pointless_lately()
             or not (interests.liked or interests.disliked)
         ):
             return {}, [], []  # (the LLM server down or refusing the key now: not asked for embeddings)
@@ -583,12 +585,16 @@ class DigestService:
                 item.summary is None for d in report.digests if d.key in archived for item in d.items
             )
             if checked and summarizer is not None:
-                summarizer.unusable = None
+                summarizer.reset()
                 if self.embedder is not None:
                     self.embedder.forget_key_refusal()
                 with contextlib.suppress(LLMUnusable):  # kept in summarizer.unusable for the summaries
                     await summarizer.preflight()
                 self._llm_unusable = summarizer.unusable  # the build ranks without embeddings then
+                if self._llm_unusable is None and summarizer.failures_in_a_row:
+                    # The model list timed out (a hanging server): the embeddings would wait it out
+                    # again, for nothing; the summaries go on, under the breaker.
+                    self._llm_unusable = summarizer.not_answering_error()
             for digest in report.digests:
                 await self.warm_embeddings(digest, quiet_key_refusal=checked)
             if checked and summarizer is not None and self.embedder is not None:
@@ -798,7 +804,7 @@ class DigestService:
             return
         if not checked:
             # A new build asks afresh: in `run`, a server that was down at the last build may be back.
-            summarizer.unusable = None
+            summarizer.reset()
             await summarizer.preflight()  # a wrong key or a dead server: found before any full text
         elif summarizer.unusable is not None:  # as the build's own preflight found it
             raise summarizer.unusable
@@ -866,7 +872,9 @@ class DigestService:
                             progress.advance()
                             continue
                     source_text, kind = None, "abstract"
-                    if fetcher is not None and not over_budget():
+                    # The LLM is not answering (the breaker tripped): this paper is not sent, so
+                    # its full text is not worth arXiv's pause between requests.
+                    if fetcher is not None and not over_budget() and not summarizer.not_answering:
                         fulltext = (
                             FullText("abstract", (("Abstract", paper.abstract),))
                             if fulltext_down()
@@ -883,8 +891,10 @@ class DigestService:
             for _ in range(workers):
                 await queue.put(None)
 
+        breaker_noted = False
+
         async def summarize_papers(held: LeaseSet) -> None:
-            nonlocal spent
+            nonlocal spent, breaker_noted
             while (item := await queue.get()) is not None:
                 paper, source_text, kind = item
                 if problems or summarizer.unusable is not None:
@@ -892,6 +902,10 @@ class DigestService:
                     continue  # the build has failed: drain the queue without paying for more
                 try:
                     record = await summarizer.summarize(paper, source_text, kind)
+                    if summarizer.not_answering and not breaker_noted:
+                        # From now on a reader's tap (which would reset the breaker) waits for nothing.
+                        breaker_noted = True
+                        self._lazy_unusable = (time.monotonic(), summarizer.not_answering_error())
                     spent += record.prompt_tokens + record.completion_tokens
                     # Stored as each finishes: a crash loses at most the papers in flight.
                     self.store.save_summary(
@@ -936,6 +950,10 @@ class DigestService:
                 report.completion_tokens += unusable.completion_tokens
                 raise unusable
             raise problems[0]
+        if summarizer.not_answering:
+            # What a push does right after (run's daily job) does not wait the LLM out again for every
+            # chat: its cards go out with their abstracts, for LAZY_RETRY_SECONDS.
+            self._lazy_unusable = (time.monotonic(), summarizer.not_answering_error())
         if fulltext_down():
             log.warning(
                 "arXiv full texts kept failing: the remaining papers' breakdowns used their abstracts"

@@ -78,6 +78,32 @@ class LLMUnreachable(LLMUnusable):
     """No connection to the LLM server, after the client's retries."""
 
 
+class LLMNotAnswering(LLMUnusable):
+    """The LLM server kept timing out or failing (the breaker below tripped): for a push's summaries on
+    the spot, the next chats go out with their abstracts at once rather than each waiting it out."""
+
+
+# The circuit breaker: after this many papers in a row failed at the transport (a timeout, or a 5xx
+# after the client's retries; a refused connection is LLMUnreachable at once), with no answer in between,
+# the rest of the build is not sent to the LLM: recorded as failed, for the next build to ask. A whole
+# wave of `concurrency` requests in flight can fail together on one blip (a server restart), so it takes
+# two waves; and at least 8, so that a low concurrency does not give up after a few unlucky papers. A
+# hanging server then costs about two rounds of timeouts, not one per paper.
+MIN_FAILURES_TO_GIVE_UP = 8
+PREFLIGHT_TIMEOUT_SECONDS = 30.0
+
+
+def failures_to_give_up(concurrency: int) -> int:
+    return max(2 * concurrency, MIN_FAILURES_TO_GIVE_UP)
+
+
+def transport_failure(err: openai.OpenAIError) -> bool:
+    """A failure of the server or the way to it, not of this paper: a timeout, no connection, a 5xx."""
+    if isinstance(err, openai.APIStatusError):
+        return err.status_code >= 500
+    return isinstance(err, openai.APIConnectionError)  # timeouts included
+
+
 # What the client sends when no OPENAI_API_KEY is set (a local server needs none, the client insists on
 # one): a 401 then means the server wants a key, not that the key is wrong.
 NO_API_KEY = "not-needed"
@@ -284,10 +310,66 @@ class Summarizer:
         self._semaphore: asyncio.Semaphore | None = None
         # Set by the first answer that means the LLM cannot be used at all; no request follows it.
         self.unusable: LLMUnusable | None = None
+        self.failures_to_give_up = failures_to_give_up(concurrency)
+        # Transport failures since the last answer (see failures_to_give_up), and the last one's reason.
+        self.failures_in_a_row = 0
+        self._last_failure = ""
+        self._in_flight: set[asyncio.Future[SummaryRecord]] = set()  # requests of summarize(), running
         digest = hashlib.sha256(
             (PROMPT_REVISION + self.instructions + json.dumps(RESPONSE_FORMAT, sort_keys=True)).encode()
         ).hexdigest()
         self.prompt_version = digest[:12]
+
+    def reset(self) -> None:
+        """A new build asks afresh: a server down or hanging at the last build may be back."""
+        self.unusable = None
+        self.failures_in_a_row = 0
+        self._last_failure = ""
+
+    @property
+    def not_answering(self) -> bool:
+        """The breaker tripped: so many transport failures in a row that no more papers are sent."""
+        return self.failures_in_a_row >= self.failures_to_give_up
+
+    def not_answering_error(self) -> LLMNotAnswering:
+        return LLMNotAnswering(
+            f"the LLM at {self.base_url} failed {self.failures_in_a_row} requests in a row "
+            f"(last: {self._last_failure})",
+            "check that the server is up and answering, and [llm] timeout_seconds",
+        )
+
+    def _note_transport(self, err: openai.OpenAIError, reason: str) -> None:
+        if not transport_failure(err):
+            return
+        was_answering = not self.not_answering
+        self.failures_in_a_row += 1
+        self._last_failure = reason
+        if was_answering and self.not_answering:
+            log.warning(
+                "%s: the remaining papers are not sent to it in this build; they keep their abstracts "
+                "and the next build retries them",
+                self.not_answering_error(),
+            )
+            # The requests still waiting would most likely wait out their timeouts (and the client's
+            # retries) for nothing, and the build with them: they are given up too.
+            for request in self._in_flight:
+                if request is not asyncio.current_task():
+                    request.cancel()
+
+    def _not_sent(self, paper: Paper, usage: _Usage | None = None, what: str = "not sent") -> SummaryRecord:
+        """A paper the tripped breaker kept from the LLM (or whose request it gave up): failed, as when
+        the LLM is down, so that the next build asks for it (no warning per paper: the breaker said it
+        once)."""
+        usage = usage or _Usage()
+        return SummaryRecord(
+            paper_id=paper.versioned_id,
+            status="failed",
+            summary=None,
+            error=f"{what}: {self.failures_in_a_row} LLM requests in a row failed ({self._last_failure})",
+            prompt_tokens=usage.prompt_tokens,
+            completion_tokens=usage.completion_tokens,
+            calls=usage.calls,
+        )
 
     async def summarize(
         self, paper: Paper, source_text: str | None = None, source_kind: str = "abstract"
@@ -298,23 +380,42 @@ class Summarizer:
         async with self._semaphore:
             if self.unusable is not None:  # papers waiting for a slot are never sent
                 raise self.unusable
+            if self.not_answering:
+                return self._not_sent(paper)
             usage = _Usage()
-            answering = _answering.set(usage)  # for count_answer, in this task's context
+            answering = _answering.set(usage)  # for count_answer, in the request's context (copied)
             try:
-                return await self._summarize(paper, source_text, source_kind, usage)
+                request = asyncio.ensure_future(self._summarize(paper, source_text, source_kind, usage))
             finally:
                 _answering.reset(answering)
+            self._in_flight.add(request)
+            try:
+                return await request
+            except asyncio.CancelledError:
+                task = asyncio.current_task()
+                if request.cancelled() and self.not_answering and not (task and task.cancelling()):
+                    return self._not_sent(paper, usage, "given up")  # cut short by the breaker
+                raise  # the build itself was cancelled
+            finally:
+                self._in_flight.discard(request)
 
     async def preflight(self) -> None:
         """Before any full text is fetched: a free request (the model list) that a wrong key or an
         unreachable server fails at once. Raises LLMUnusable then; anything else (a server without a
         model list, a timeout) is left for the real requests to meet."""
+        # A hanging server would hold the build here for timeout_seconds x (retries + 1) before the
+        # first paper: the model list, a small reply, gets at most PREFLIGHT_TIMEOUT_SECONDS a try.
+        timeout = self.client.timeout
+        client = self.client
+        if isinstance(timeout, int | float) and timeout > PREFLIGHT_TIMEOUT_SECONDS:
+            client = self.client.with_options(timeout=PREFLIGHT_TIMEOUT_SECONDS)
         try:
-            await self.client.models.list()
+            await client.models.list()
         except (openai.AuthenticationError, openai.APIConnectionError) as err:
             unusable = self.note_failure(err)
             if unusable is not None:
                 raise unusable from None
+            self._note_transport(err, "the model list timed out")  # a hanging server counts from here
         except openai.OpenAIError:
             # 404: many local servers list no models; 403: a key restricted to completions may not read
             # the model list. Neither says the completions will fail: they will tell.
@@ -370,10 +471,13 @@ class Summarizer:
                 # The provider's own words (quota, overload) tell the operator what to fix; the store
                 # redacts them, since a gateway's error page may echo the request's key.
                 detail = provider_message(err, self._secret())
-                return self._failed(paper, f"LLM HTTP {err.status_code}: {detail}", usage)
-            if isinstance(err, openai.APITimeoutError):
-                return self._failed(paper, "LLM request timed out", usage)
-            return self._failed(paper, f"LLM error: {type(err).__name__}", usage)
+                reason = f"LLM HTTP {err.status_code}: {detail}"
+            elif isinstance(err, openai.APITimeoutError):
+                reason = "LLM request timed out"
+            else:
+                reason = f"LLM error: {type(err).__name__}"
+            self._note_transport(err, reason)
+            return self._failed(paper, reason, usage)
         if summary.unverified:
             log.warning(
                 "%s: numbers not found in the paper after a re-ask: %s",
@@ -457,6 +561,7 @@ class Summarizer:
             raise
         # Counted once answered: a request that never connected is no call (and costs nothing).
         usage.requests += 1
+        self.failures_in_a_row = 0  # the server answers: the breaker closes
         if response.usage is not None:
             usage.prompt_tokens += response.usage.prompt_tokens or 0
             usage.completion_tokens += response.usage.completion_tokens or 0

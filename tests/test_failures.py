@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from datetime import UTC, datetime, timedelta
 
 from tests.conftest import SEED_POST
+from tests.fakes.arxiv_api import entry
+from tests.fakes.openai_api import paper_id_of
 
 
 def _statuses(project):
@@ -179,3 +182,52 @@ def test_a_digest_built_without_an_llm_is_completed_once_one_is_configured(
     asked = len(llm.requests)
     with_llm.run("build", "--date", "2026-02-18", check=True)
     assert len(llm.requests) == asked == 8
+
+
+def test_a_hanging_llm_stops_being_asked_after_a_few_papers_and_the_next_build_asks_the_rest(
+    fake_arxiv, fake_llm, make_project
+):
+    """A server that accepts every request and never answers: after failures_to_give_up(4) = 8 timeouts
+    in a row the build stops sending papers, so it ends after a few rounds of timeouts rather than one
+    per paper, with the archive written and exit 3; the next build, the LLM back, asks for every paper
+    once."""
+    arxiv, arxiv_server = fake_arxiv
+    start = datetime(2026, 2, 17, 1, 0, tzinfo=UTC)  # inside the window of 2026-02-18 (08:50 Shanghai)
+    arxiv.add(*(entry(f"2602.{20000 + i}v1", start + timedelta(minutes=i)) for i in range(40)))
+    llm, llm_server = fake_llm
+    llm.hang = True
+    project = make_project(arxiv_server.url, llm_server.url, extra="timeout_seconds = 0.5")
+    config = project.config.read_text().replace("retries = 2", "retries = 0")
+    project.config.write_text(config.replace("delay_seconds = 0", "delay_seconds = 0\nfulltext = false"))
+
+    result = project.run("build", "--date", "2026-02-18")
+
+    assert result.returncode == 3, result.stderr
+    assert "40 papers have no summary yet" in result.stderr
+    assert "failed 8 requests in a row" in result.stderr
+    # the workers that picked up a paper before the 8th failure was counted sent theirs
+    assert 7 <= len(llm.requests) <= 7 + 3
+    assert result.stdout.count("\n") < 40  # no line per paper
+    assert llm.models_listed == 1  # the preflight, which timed out too (and counted)
+    post = project.post("2026-02-18").read_text(encoding="utf-8")
+    assert post.count("\n## ") == 40 and "<details>" not in post  # every paper, with its abstract
+    db = sqlite3.connect(project.database)
+    errors = [e for (e,) in db.execute("select error from summaries where status = 'failed'")]
+    db.close()
+    assert len(errors) == 40
+    # the model list and 7 papers timed out: the 8th timeout tripped the breaker, the requests still
+    # waiting were given up, and no more were sent
+    assert sum(e == "LLM request timed out" for e in errors) == 7
+    given_up = [e for e in errors if e.startswith("given up: ")]
+    not_sent = [e for e in errors if e.startswith("not sent: ")]
+    # (a request given up may not have reached the server yet)
+    assert len(llm.requests) - 7 <= len(given_up) <= 3 and len(given_up) + len(not_sent) == 33
+    assert all("LLM requests in a row failed (LLM request timed out)" in e for e in given_up + not_sent)
+
+    llm.hang = False  # the LLM is back
+    llm.requests.clear()
+    project.run("build", "--date", "2026-02-18", check=True)
+
+    assert sorted(map(paper_id_of, llm.requests)) == [f"2602.{20000 + i}v1" for i in range(40)]
+    assert set(_statuses(project).values()) == {"ok"}
+    assert project.post("2026-02-18").read_text(encoding="utf-8").count("<details>") == 40

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from bot.wiring import make_service
 from config.settings import load_settings
-from digest.interests import FOLLOW, parse_terms
+from digest.interests import FOLLOW, Interests, parse_terms
 from tests.conftest import write_config
 from tests.ranking_data import topic_items
 from tests.telegram_support import make_digest, store_digest
@@ -242,4 +242,44 @@ def test_a_healing_pass_takes_only_chats_still_on_the_digest_they_got_untranslat
         assert service.subscriptions_to_heal("discord", DAY) == []
         assert service.subscriptions_to_heal("telegram", date(2026, 2, 19)) == []
     finally:
+        service.store.close()
+
+
+async def test_an_llm_found_hanging_by_the_build_is_not_waited_out_again_by_the_push(
+    seed_arxiv, fake_llm, tmp_path: Path
+):
+    """The build found the LLM hanging (the breaker tripped): the push right after, healing the cards
+    the build could not summarize, and a reader's tap send nothing to it (for LAZY_RETRY_SECONDS), not
+    one timeout per chat: the cards go out with their abstracts, ranked without embeddings."""
+    _arxiv, arxiv_server = seed_arxiv
+    llm, llm_server = fake_llm
+    llm.hang = True
+    config = write_config(tmp_path / "c.toml", arxiv_server.url, "timeout_seconds = 0.3")
+    text = (
+        config.read_text().replace("concurrency = 4", "concurrency = 1").replace("retries = 2", "retries = 0")
+    )
+    config.write_text(text.replace("delay_seconds = 0", "delay_seconds = 0\nfulltext = false"))
+    env = {"OPENAI_BASE_URL": f"{llm_server.url}/v1", "OPENAI_API_KEY": "sk-test"}
+    service = make_service(load_settings(config, env, base_dir=tmp_path))
+    service.store.subscribe("telegram", "-1", [], "channel")
+    Interests(service.store).rate("telegram", "-1", "7", "2602.15766", 1)
+    try:
+        report = await service.build(DAY)
+        # failures_to_give_up(1) = 8: the model list and 7 papers timed out, the 8th was not sent
+        assert llm.models_listed == 1 and len(llm.requests) == 7
+        assert llm.embeddings_received == 0  # the model list hung: the build ranked without them
+        assert report.failures == 8 and report.missing_summaries == 8
+        asked = (llm.received, llm.models_listed, llm.embeddings_received)
+
+        for chat in ("-1", "-2"):
+            mine = await service.chat_digest(
+                report.digest, "telegram", chat, for_push=True, retry_failed=True
+            )
+            assert mine.cards and all(r.item.summary is None for r in mine.cards)
+        paper, summary = await service.explain(report.digest.items[0].paper.versioned_id) or (None, None)
+        assert paper is not None and summary is None
+
+        assert (llm.received, llm.models_listed, llm.embeddings_received) == asked
+    finally:
+        await service.aclose()
         service.store.close()

@@ -148,6 +148,9 @@ class FakeLLM:
     in_flight: int = 0
     echo_errors: bool = False  # error messages repeat the request's path and Authorization header
     max_in_flight: int = 0
+    # True: the server accepts every request (completions, embeddings, the model list) and never answers,
+    # as a wedged server does, until the client gives up and closes the connection (or hang is unset).
+    hang: bool = False
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def default_reply(self, body: dict[str, Any]) -> tuple[int, str]:
@@ -168,9 +171,14 @@ class FakeLLM:
     def embedded_inputs(self) -> int:
         return sum(len(body["input"]) for body in self.embedding_requests)
 
+    async def _hang(self, request: web.Request) -> None:
+        while self.hang and request.transport is not None and not request.transport.is_closing():
+            await asyncio.sleep(0.02)
+
     async def _embeddings(self, request: web.Request) -> web.Response:
         with self._lock:
             self.embeddings_received += 1
+        await self._hang(request)
         refused = self._refused_key(request)
         if refused is not None:
             return refused
@@ -236,6 +244,7 @@ class FakeLLM:
     async def _models(self, request: web.Request) -> web.Response:
         with self._lock:
             self.models_listed += 1
+        await self._hang(request)
         if self.models_status == 404:  # no such route: answered before any key is looked at
             return _error(404, "Not Found", "invalid_request_error")
         refused = self._refused_key(request)
@@ -284,6 +293,7 @@ class FakeLLM:
             self.in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
         try:
+            await self._hang(request)
             if self.latency:
                 await asyncio.sleep(self.latency)
             status, content = (self.responder or self.default_reply)(body)
