@@ -515,3 +515,30 @@ async def test_a_refused_card_or_a_proxy_403_never_stops_or_unsubscribes(
         await runtime.stop()
         service.store.close()
     assert fake.violations == []
+
+
+async def test_a_digest_not_ready_within_discords_window_gets_a_note(
+    bot: Bot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A build outlasting the 15 minutes Discord takes follow-ups for (here one that never ends, the
+    window shortened): the wait is given up in time with a note, instead of an answer Discord drops."""
+    from adapters.discord import app
+
+    monkeypatch.setattr(app, "INTERACTION_WAIT_SECONDS", 0.3)
+    given_up: list[date] = []
+
+    async def never_ready(day: date, categories: object = None) -> None:
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            given_up.append(day)
+            raise
+
+    monkeypatch.setattr(bot.service, "ensure_digest", never_ready)
+    interaction = await bot.fake.slash(bot.channel, "digest", "date", day="2026-02-10", permissions=MANAGER)
+    await bot.fake.wait_for(lambda: interaction.followups, timeout=10)
+    (note,) = interaction.followups
+    assert note["content"] == app.TEXTS["zh"]["still_building"].format(day="2026-02-10")
+    assert note["flags"] & 64  # ephemeral
+    assert given_up == [date(2026, 2, 10)]
+    assert bot.fake.violations == []

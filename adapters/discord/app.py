@@ -7,6 +7,7 @@ then sent as follow-ups: the header, then the cards, packed by `render`.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import re
@@ -36,6 +37,9 @@ PLATFORM = "discord"
 NO_MENTIONS = discord.AllowedMentions.none()
 DEFAULT_MAX_CARDS = 10  # a channel: everyone scrolls past what it posts
 MAX_CARDS_LIMIT = 50
+# Discord takes follow-ups to an interaction for 15 minutes after it; a digest not ready well within that
+# (a big day's build in another process) gets a "still being made" note instead of an answer that is lost.
+INTERACTION_WAIT_SECONDS = 13 * 60
 OURS = [render.BREAKDOWN_TEMPLATE, render.RATE_TEMPLATE, render.PICK_TEMPLATE, render.ASK_TEMPLATE]
 
 
@@ -444,7 +448,9 @@ class DigestBot(discord.Client):
         digest = self.service.get_digest(day, categories)
         if digest is not None:
             # Stored, but maybe still being summarized by a build: wait for it rather than show abstracts.
-            digest = await self.service.ensure_digest(day, categories)
+            digest = await self._digest_in_time(interaction, day, categories)
+            if digest is None:
+                return
         if digest is None and not opts.published(day):
             latest = self.service.latest_digest(categories, on_or_before=day, non_empty=True)
             if latest is None:
@@ -464,10 +470,12 @@ class DigestBot(discord.Client):
                 await self.send_digest(interaction, nearest, note)
                 return
             try:
-                digest = await self.service.ensure_digest(day, categories)
+                digest = await self._digest_in_time(interaction, day, categories)
             except Exception:
                 log.exception("discord: digest of %s could not be made", day)
                 await self.notice(interaction, "failed", day=day.isoformat())
+                return
+            if digest is None:
                 return
         note = None
         if today and not digest.items:
@@ -478,6 +486,21 @@ class DigestBot(discord.Client):
             else:
                 note = self.text("nothing_yet", day=day.isoformat())
         await self.send_digest(interaction, digest, note)
+
+    async def _digest_in_time(
+        self, interaction: discord.Interaction, day: date, categories: list[str] | None
+    ) -> Digest | None:
+        """The digest, built or finished, if that happens while Discord still takes the answer; else None,
+        with a note said. Only the wait is given up: a build of this process goes on (the service
+        shields it) for the daily push and the next ask."""
+        try:
+            return await asyncio.wait_for(
+                self.service.ensure_digest(day, categories), INTERACTION_WAIT_SECONDS
+            )
+        except TimeoutError:
+            log.info("discord: digest of %s not ready within the interaction's window", day)
+            await self.notice(interaction, "still_building", day=day.isoformat())
+            return None
 
     def _today_allowed(self, interaction: discord.Interaction) -> bool:
         if self.limits is None or interaction.channel_id is None:

@@ -11,6 +11,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "not_yet": "{day} 的日报将在 {at}（{tz}）发布。以下是最近一期：{latest}。",
         "not_yet_none": "{day} 的日报将在 {at}（{tz}）发布，目前还没有更早的一期。",
         "failed": "暂时无法生成 {day} 的日报，请稍后再试。",
+        "still_building": "{day} 的日报仍在生成中，完成后会推送到已订阅的频道；也可以几分钟后再问一次。",
         "refused": "只有拥有「管理频道」权限的成员才能订阅或退订。",
         "too_many_categories": "每个订阅最多 {limit} 个分类，请少选几个。",
         "too_many_sets": "本机器人的分类组合已达上限（{limit} 种）：请选用已有的分类组合，或使用默认分类。",
@@ -72,6 +73,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "not_yet": "The digest of {day} comes out at {at} ({tz}). Here is the latest one: {latest}.",
         "not_yet_none": "The digest of {day} comes out at {at} ({tz}); there is no earlier digest yet.",
         "failed": "The digest of {day} could not be made right now; try again later.",
+        "still_building": "The digest of {day} is still being made; subscribed channels get it when it "
+        "is ready, or ask again in a few minutes.",
         "refused": "Only members who can manage this channel can subscribe or unsubscribe it.",
         "too_many_categories": "At most {limit} categories per subscription; please choose fewer.",
         "too_many_sets": "This bot serves its maximum of {limit} different category sets: pick a set already in use, or the default one.",
