@@ -34,6 +34,17 @@ FOLLOW_CHANNEL, FOLLOWED_PAPER = -1001000000013, "2602.15307v1"  # the last: "Wh
 LATE_CHANNEL = -1001000000014
 
 
+def _telegram_service(config: Path, llm_url: str, telegram: FakeTelegram, tmp_path: Path):
+    """The settings and service of a bot on the fake LLM and the fake Telegram."""
+    env = {
+        "OPENAI_BASE_URL": f"{llm_url}/v1",
+        "OPENAI_API_KEY": "sk-test",
+        "TELEGRAM_BOT_TOKEN": telegram.token,
+    }
+    settings = load_settings(config, env, base_dir=tmp_path)
+    return settings, make_service(settings)
+
+
 async def test_cards_first_and_a_chat_pushed_before_the_build_ends(seed_arxiv, fake_llm, tmp_path: Path):
     _, arxiv_server = seed_arxiv
     llm, llm_server = fake_llm
@@ -63,13 +74,7 @@ api_base_url = "{telegram.base_url}"
 """,
         encoding="utf-8",
     )
-    env = {
-        "OPENAI_BASE_URL": f"{llm_server.url}/v1",
-        "OPENAI_API_KEY": "sk-test",
-        "TELEGRAM_BOT_TOKEN": telegram.token,
-    }
-    settings = load_settings(config, env, base_dir=tmp_path)
-    service = make_service(settings)
+    settings, service = _telegram_service(config, llm_server.url, telegram, tmp_path)
     service.store.subscribe("telegram", str(CL_CHANNEL), ["cs.CL"], "Language")
     service.store.subscribe("telegram", str(LG_CHANNEL), ["cs.LG"], "Learning")
     # The whole configured set, but one card: the paper its interests rank first, the last in arXiv order.
@@ -172,13 +177,7 @@ async def test_the_next_daily_job_heals_the_cards_the_llm_failed(
     config = write_config(
         tmp_path / "c.toml", arxiv_server.url, f'[telegram]\napi_base_url = "{telegram.base_url}"\n'
     )
-    env = {
-        "OPENAI_BASE_URL": f"{llm_server.url}/v1",
-        "OPENAI_API_KEY": "sk-test",
-        "TELEGRAM_BOT_TOKEN": telegram.token,
-    }
-    settings = load_settings(config, env, base_dir=tmp_path)
-    service = make_service(settings)
+    settings, service = _telegram_service(config, llm_server.url, telegram, tmp_path)
     service.store.subscribe("telegram", str(CL_CHANNEL), [], "Sound")
     service.store.set_max_cards("telegram", str(CL_CHANNEL), 2)
     runtime = make_runtime(settings, service.store, service)
