@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
-import multiprocessing as mp
 import resource
 import sys
 import tempfile
@@ -31,6 +30,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+from benchmarks.fakes_process import Fakes  # noqa: E402
 
 DAY = date(2026, 2, 18)
 # [2026-02-17 08:50, 2026-02-18 08:50) Asia/Shanghai
@@ -121,27 +122,6 @@ def serve_fakes(conn: Any, papers: int, latency: float) -> None:
                 conn.send("ok")
             else:
                 break
-
-
-class Fakes:
-    def __init__(self, papers: int, latency: float):
-        ctx = mp.get_context("spawn")
-        self._conn, child = ctx.Pipe()
-        self._proc = ctx.Process(target=serve_fakes, args=(child, papers, latency), daemon=True)
-        self._proc.start()
-        self.arxiv_url, self.llm_url = self._conn.recv()
-
-    def stats(self) -> dict[str, int]:
-        self._conn.send("stats")
-        return self._conn.recv()
-
-    def reset(self) -> None:
-        self._conn.send("reset")
-        self._conn.recv()
-
-    def stop(self) -> None:
-        self._conn.send("stop")
-        self._proc.join(timeout=10)
 
 
 CONFIG = """
@@ -285,7 +265,7 @@ def main(argv: list[str] | None = None) -> int:
     # Imports first, so the baseline RSS includes them and the build's own growth shows apart.
     import bot.wiring  # noqa: F401
 
-    fakes = Fakes(args.papers, args.latency)
+    fakes = Fakes(serve_fakes, args.papers, args.latency)
     try:
         with tempfile.TemporaryDirectory(prefix="arxiv-digest-bench-") as tmp:
             root = Path(tmp)

@@ -30,7 +30,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import multiprocessing as mp
 import sys
 import tempfile
 import time
@@ -42,6 +41,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+from benchmarks.fakes_process import Fakes  # noqa: E402
 
 DAY = date(2026, 2, 18)
 WINDOW_START = datetime(2026, 2, 17, 0, 50, tzinfo=UTC)  # [2026-02-17 08:50, 2026-02-18 08:50) Shanghai
@@ -117,23 +118,6 @@ def serve_fakes(conn: Any, papers: int, latency: float) -> None:
         while conn.recv() == "stats":
             with llm._lock:
                 conn.send({"llm_requests": len(llm.requests), "max_in_flight": llm.max_in_flight})
-
-
-class Fakes:
-    def __init__(self, papers: int, latency: float):
-        ctx = mp.get_context("spawn")
-        self._conn, child = ctx.Pipe()
-        self._proc = ctx.Process(target=serve_fakes, args=(child, papers, latency), daemon=True)
-        self._proc.start()
-        self.arxiv_url, self.llm_url = self._conn.recv()
-
-    def stats(self) -> dict[str, int]:
-        self._conn.send("stats")
-        return self._conn.recv()
-
-    def stop(self) -> None:
-        self._conn.send("stop")
-        self._proc.join(timeout=10)
 
 
 CONFIG = """
@@ -299,7 +283,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     scale = args.scale
 
-    fakes = Fakes(args.papers, LLM_LATENCY * scale)
+    fakes = Fakes(serve_fakes, args.papers, LLM_LATENCY * scale)
     try:
         with tempfile.TemporaryDirectory(prefix="arxiv-digest-day-") as tmp:
             today = asyncio.run(run_day(fakes, Path(tmp) / "today", args.chats, scale, early=False))
