@@ -274,6 +274,19 @@ class _Usage:
         return max(self.requests, self.answers)
 
 
+def _failed_record(paper: Paper, reason: str, usage: _Usage) -> SummaryRecord:
+    """A paper without a summary this time, with why and what it cost: the next build asks again."""
+    return SummaryRecord(
+        paper_id=paper.versioned_id,
+        status="failed",
+        summary=None,
+        error=reason,
+        prompt_tokens=usage.prompt_tokens,
+        completion_tokens=usage.completion_tokens,
+        calls=usage.calls,
+    )
+
+
 # The paper being summarized in this task, for the LLM client's response hook (below).
 _answering: ContextVar[_Usage | None] = ContextVar("llm_usage", default=None)
 
@@ -360,16 +373,8 @@ class Summarizer:
         """A paper the tripped breaker kept from the LLM (or whose request it gave up): failed, as when
         the LLM is down, so that the next build asks for it (no warning per paper: the breaker said it
         once)."""
-        usage = usage or _Usage()
-        return SummaryRecord(
-            paper_id=paper.versioned_id,
-            status="failed",
-            summary=None,
-            error=f"{what}: {self.failures_in_a_row} LLM requests in a row failed ({self._last_failure})",
-            prompt_tokens=usage.prompt_tokens,
-            completion_tokens=usage.completion_tokens,
-            calls=usage.calls,
-        )
+        reason = f"{what}: {self.failures_in_a_row} LLM requests in a row failed ({self._last_failure})"
+        return _failed_record(paper, reason, usage or _Usage())
 
     async def summarize(
         self, paper: Paper, source_text: str | None = None, source_kind: str = "abstract"
@@ -571,12 +576,4 @@ class Summarizer:
 
     def _failed(self, paper: Paper, reason: str, usage: _Usage) -> SummaryRecord:
         log.warning("%s: summary failed: %s", paper.versioned_id, reason)
-        return SummaryRecord(
-            paper_id=paper.versioned_id,
-            status="failed",
-            summary=None,
-            error=reason,
-            prompt_tokens=usage.prompt_tokens,
-            completion_tokens=usage.completion_tokens,
-            calls=usage.calls,
-        )
+        return _failed_record(paper, reason, usage)
