@@ -199,6 +199,10 @@ class DigestService:
     def _categories(self, categories: Sequence[str] | None) -> tuple[str, ...]:
         return tuple(check_categories(list(categories))) if categories else self.default_categories
 
+    def _subscribed_set(self, sub: Subscription) -> tuple[str, ...]:
+        """The category set a subscription gets: its own, or the configured one when it chose none."""
+        return tuple(sub.categories) or self.default_categories
+
     def get_digest(self, day: date, categories: Sequence[str] | None = None) -> Digest | None:
         return self.store.load_digest(Digest.make_key(day, self._categories(categories)))
 
@@ -325,7 +329,7 @@ class DigestService:
         for sub in self.store.active_subscriptions(platform):
             if sub.chat_id not in waiting:
                 continue
-            cats = tuple(sub.categories) or self.default_categories
+            cats = self._subscribed_set(sub)
             if Digest.make_key(day, cats) in waiting[sub.chat_id]:
                 found.append(sub)
         return found
@@ -480,7 +484,7 @@ class DigestService:
         sets = [self.default_categories]
         limits = self.settings.limits
         for sub in self.store.active_subscriptions():
-            cats = tuple(sub.categories) or self.default_categories
+            cats = self._subscribed_set(sub)
             if category_key(cats) in {category_key(s) for s in sets}:
                 continue
             if len(cats) > limits.max_categories_per_subscription or len(sets) > limits.max_category_sets:
@@ -498,10 +502,7 @@ class DigestService:
     def _sets_past_limits(self) -> set[str]:
         """Category keys of subscribed sets that [limits] leaves unbuilt (see _sets_within_limits)."""
         allowed = {category_key(s) for s in self._sets_within_limits()}
-        subscribed = {
-            category_key(tuple(sub.categories) or self.default_categories)
-            for sub in self.store.active_subscriptions()
-        }
+        subscribed = {category_key(self._subscribed_set(sub)) for sub in self.store.active_subscriptions()}
         return subscribed - allowed
 
     async def build(
@@ -754,7 +755,7 @@ class DigestService:
         return [
             (sub.platform, sub.chat_id)
             for sub in self.store.active_subscriptions()
-            if category_key(tuple(sub.categories) or self.default_categories) == cat_key
+            if category_key(self._subscribed_set(sub)) == cat_key
         ]
 
     async def _card_ids_of_subscribers(self, digest: Digest) -> dict[tuple[str, str], list[str]]:
